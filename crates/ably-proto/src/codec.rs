@@ -1,0 +1,209 @@
+//! JSON and MessagePack codecs for the wire model.
+//!
+//! A realtime connection uses one [`Format`]: JSON text frames or
+//! MessagePack binary frames, one ProtocolMessage per frame. Both formats
+//! carry the same model; they differ only in how binary data travels:
+//! MessagePack has a `bin` type, JSON carries base64 text and appends
+//! `base64` to the message's `encoding`. Decoding undoes that, so a
+//! [`ProtocolMessage`] survives an encode/decode round trip in either format.
+//!
+//! Decoding ignores unknown fields, accepts integral floats for integer
+//! fields, and reports a wrong type with the path of the field, e.g.
+//! `messages[0].timestamp: invalid type: string "x", expected ...`.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::ErrorInfo;
+use crate::error::codes;
+use crate::wire::{Message, PresenceMessage, ProtocolMessage};
+
+/// A wire format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// JSON; text WebSocket frames; `application/json`.
+    #[default]
+    Json,
+    /// MessagePack; binary WebSocket frames; `application/x-msgpack`.
+    MsgPack,
+}
+
+impl Format {
+    /// The value of the `format` connection param.
+    pub fn param(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::MsgPack => "msgpack",
+        }
+    }
+
+    /// The HTTP content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::MsgPack => "application/x-msgpack",
+        }
+    }
+
+    /// The format for a `format` param value (absent means JSON).
+    pub fn from_param(value: Option<&str>) -> Option<Format> {
+        match value {
+            None | Some("json") => Some(Format::Json),
+            Some("msgpack") => Some(Format::MsgPack),
+            Some(_) => None,
+        }
+    }
+
+    /// Whether frames in this format are binary WebSocket frames.
+    pub fn is_binary(self) -> bool {
+        self == Format::MsgPack
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.param())
+    }
+}
+
+/// A value could not be encoded or decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{format} {direction} error at {path}: {message}")]
+pub struct CodecError {
+    /// The format in use.
+    pub format: Format,
+    /// `"decode"` or `"encode"`.
+    pub direction: &'static str,
+    /// Where in the value the problem is, e.g. `messages[0].timestamp`;
+    /// `.` for the value as a whole.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CodecError {
+    /// The Ably error for a frame that could not be read: 80013 (protocol
+    /// error) with status 400.
+    pub fn to_error_info(&self) -> ErrorInfo {
+        ErrorInfo::new(codes::PROTOCOL_ERROR, 400, self.to_string())
+    }
+}
+
+/// A type that travels on the wire. `after_decode` undoes transport-only
+/// representations (base64 text for binary data).
+pub trait Wire: Serialize + DeserializeOwned {
+    /// Called once after a successful decode.
+    fn after_decode(&mut self) {}
+}
+
+impl Wire for ProtocolMessage {
+    fn after_decode(&mut self) {
+        self.unwrap_base64();
+    }
+}
+
+impl Wire for Message {
+    fn after_decode(&mut self) {
+        self.unwrap_base64();
+    }
+}
+
+impl Wire for PresenceMessage {
+    fn after_decode(&mut self) {
+        self.unwrap_base64();
+    }
+}
+
+impl<T: Wire> Wire for Vec<T> {
+    fn after_decode(&mut self) {
+        self.iter_mut().for_each(T::after_decode);
+    }
+}
+
+impl Wire for ErrorInfo {}
+impl Wire for serde_json::Value {}
+impl Wire for crate::auth::TokenDetails {}
+impl Wire for crate::auth::TokenRequest {}
+impl Wire for crate::auth::TokenParams {}
+
+/// Encodes a value. JSON output is UTF-8 text.
+pub fn encode<T: Wire>(value: &T, format: Format) -> Result<Vec<u8>, CodecError> {
+    let result = match format {
+        Format::Json => serde_json::to_vec(value).map_err(|e| e.to_string()),
+        Format::MsgPack => rmp_serde::to_vec_named(value).map_err(|e| e.to_string()),
+    };
+    result.map_err(|message| CodecError {
+        format,
+        direction: "encode",
+        path: ".".into(),
+        message,
+    })
+}
+
+/// Decodes a value. The whole input must be one value.
+pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
+    let fast = match format {
+        Format::Json => serde_json::from_slice::<T>(bytes).ok(),
+        Format::MsgPack => {
+            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+            match serde::Deserialize::deserialize(&mut de) {
+                Ok(v) if de.get_ref().is_empty() => Some(v),
+                Ok(_) => {
+                    return Err(CodecError {
+                        format,
+                        direction: "decode",
+                        path: ".".into(),
+                        message: "trailing bytes after the value".into(),
+                    });
+                }
+                Err(_) => None,
+            }
+        }
+    };
+    match fast {
+        Some(mut v) => {
+            v.after_decode();
+            Ok(v)
+        }
+        None => Err(explain_decode_error::<T>(bytes, format)),
+    }
+}
+
+/// Decodes a frame of the realtime protocol.
+pub fn decode_protocol_message(
+    bytes: &[u8],
+    format: Format,
+) -> Result<ProtocolMessage, CodecError> {
+    decode(bytes, format)
+}
+
+/// Decodes again, slowly, tracking the path, to say where decoding failed.
+fn explain_decode_error<T: Wire>(bytes: &[u8], format: Format) -> CodecError {
+    let (path, message) = match format {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Ok(_) => (
+                    ".".to_string(),
+                    "trailing characters after the value".to_string(),
+                ),
+                Err(e) => (e.path().to_string(), e.into_inner().to_string()),
+            }
+        }
+        Format::MsgPack => {
+            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Ok(_) => (".".to_string(), "undecodable value".to_string()),
+                Err(e) => (e.path().to_string(), e.into_inner().to_string()),
+            }
+        }
+    };
+    CodecError {
+        format,
+        direction: "decode",
+        path,
+        message,
+    }
+}

@@ -1,0 +1,262 @@
+//! Message payloads: string, binary, or structured JSON.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The `data` of a Message or PresenceMessage.
+///
+/// On the wire, after encoding (RSL4), data is a string or binary; `Json`
+/// holds structured data before it is encoded, after it is decoded, or when
+/// a producer sent it unencoded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Data {
+    /// No data.
+    #[default]
+    None,
+    /// A string.
+    String(String),
+    /// Binary data. MessagePack carries it as `bin`; JSON as base64 text
+    /// with `base64` appended to the encoding.
+    Binary(Bytes),
+    /// Structured data: an object, array, number or boolean.
+    Json(serde_json::Value),
+}
+
+impl Data {
+    /// Whether there is no data.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Data::None)
+    }
+
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Data::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The bytes, if this is binary.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Data::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The JSON value, if this is structured data.
+    pub fn as_json(&self) -> Option<&serde_json::Value> {
+        match self {
+            Data::Json(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The size that counts towards maxMessageSize (TO3l8): string bytes,
+    /// binary bytes, or the length of the JSON text.
+    pub fn size(&self) -> usize {
+        match self {
+            Data::None => 0,
+            Data::String(s) => s.len(),
+            Data::Binary(b) => b.len(),
+            Data::Json(v) => serde_json::to_string(v).map(|s| s.len()).unwrap_or(0),
+        }
+    }
+}
+
+impl From<&str> for Data {
+    fn from(s: &str) -> Data {
+        Data::String(s.to_owned())
+    }
+}
+
+impl From<String> for Data {
+    fn from(s: String) -> Data {
+        Data::String(s)
+    }
+}
+
+impl From<Bytes> for Data {
+    fn from(b: Bytes) -> Data {
+        Data::Binary(b)
+    }
+}
+
+impl From<Vec<u8>> for Data {
+    fn from(b: Vec<u8>) -> Data {
+        Data::Binary(Bytes::from(b))
+    }
+}
+
+impl From<&[u8]> for Data {
+    fn from(b: &[u8]) -> Data {
+        Data::Binary(Bytes::copy_from_slice(b))
+    }
+}
+
+impl From<serde_json::Value> for Data {
+    fn from(v: serde_json::Value) -> Data {
+        match v {
+            serde_json::Value::Null => Data::None,
+            serde_json::Value::String(s) => Data::String(s),
+            v => Data::Json(v),
+        }
+    }
+}
+
+impl Serialize for Data {
+    /// Binary becomes a base64 string in human-readable formats (JSON); the
+    /// enclosing message appends `base64` to its encoding (see
+    /// [`wire_encoding`]).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Data::None => s.serialize_unit(),
+            Data::String(v) => s.serialize_str(v),
+            Data::Binary(b) if s.is_human_readable() => s.serialize_str(&BASE64.encode(b)),
+            Data::Binary(b) => s.serialize_bytes(b),
+            Data::Json(v) => v.serialize(s),
+        }
+    }
+}
+
+/// The encoding to write next to `data` in a format: JSON carries binary as
+/// base64, so `base64` is appended.
+pub(crate) fn wire_encoding<'a>(
+    data: &Data,
+    encoding: Option<&'a str>,
+    human_readable: bool,
+) -> Option<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    match (data, encoding) {
+        (Data::Binary(_), None) if human_readable => Some(Cow::Borrowed("base64")),
+        (Data::Binary(_), Some(e)) if human_readable => Some(Cow::Owned(format!("{e}/base64"))),
+        (_, e) => e.map(Cow::Borrowed),
+    }
+}
+
+/// Undoes the transport form of binary: data that is a string whose encoding
+/// ends in `base64` becomes binary and the step is removed. A string that is
+/// not valid base64 is left as it is, for the payload decoder to report.
+pub(crate) fn unwrap_base64(data: &mut Data, encoding: &mut Option<String>) {
+    let Some(enc) = encoding.as_deref() else {
+        return;
+    };
+    let Data::String(text) = data else {
+        return;
+    };
+    let rest = match enc.rsplit_once('/') {
+        Some((rest, "base64")) => Some(rest),
+        None if enc == "base64" => None,
+        _ => return,
+    };
+    if let Ok(bytes) = BASE64.decode(text.as_bytes()) {
+        *data = Data::Binary(Bytes::from(bytes));
+        *encoding = rest.map(str::to_owned);
+    }
+}
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, binary, or JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Data, D::Error> {
+        d.deserialize_any(DataVisitor)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Data, E> {
+        Ok(Data::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Data, E> {
+        Ok(Data::String(v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Data, E> {
+        Ok(Data::Binary(Bytes::copy_from_slice(v)))
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Data, E> {
+        Ok(Data::Binary(Bytes::from(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Data, E> {
+        Ok(Data::Json(v.into()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Data, E> {
+        Ok(Data::Json(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Data, E> {
+        Ok(Data::Json(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Data, E> {
+        serde_json::Number::from_f64(v)
+            .map(|n| Data::Json(serde_json::Value::Number(n)))
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
+        serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Data::Json)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
+        serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Data::Json)
+    }
+}
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Data, D::Error> {
+        d.deserialize_any(DataVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwrap_base64_strips_only_a_trailing_step() {
+        let mut data = Data::from("3q2+7w==");
+        let mut enc = Some("utf-8/cipher+aes-128-cbc/base64".to_owned());
+        unwrap_base64(&mut data, &mut enc);
+        assert_eq!(data, Data::from(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!(enc.as_deref(), Some("utf-8/cipher+aes-128-cbc"));
+
+        let mut data = Data::from("3q2+7w==");
+        let mut enc = Some("base64".to_owned());
+        unwrap_base64(&mut data, &mut enc);
+        assert!(data.as_bytes().is_some());
+        assert_eq!(enc, None);
+
+        let mut data = Data::from("not base64!");
+        let mut enc = Some("base64".to_owned());
+        unwrap_base64(&mut data, &mut enc);
+        assert_eq!(data, Data::from("not base64!"));
+        assert_eq!(enc.as_deref(), Some("base64"));
+
+        let mut data = Data::from("abc");
+        let mut enc = Some("base64/json".to_owned());
+        unwrap_base64(&mut data, &mut enc);
+        assert_eq!(data, Data::from("abc"));
+    }
+}

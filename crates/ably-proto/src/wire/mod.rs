@@ -1,0 +1,23 @@
+//! The protocol v6 wire model: ProtocolMessage and what it carries.
+//!
+//! These are plain data types with serde implementations for JSON and
+//! MessagePack; [`crate::codec`] turns them into frames and back.
+
+mod action;
+mod connection_details;
+mod data;
+mod flags;
+pub(crate) mod lenient;
+mod message;
+mod presence;
+pub(crate) mod present;
+mod protocol_message;
+mod wire_enum;
+
+pub use action::Action;
+pub use connection_details::{AuthDetails, ConnectionDetails};
+pub use data::Data;
+pub use flags::{ChannelMode, ChannelModes, Flags};
+pub use message::{Message, MessageAction, MessageVersion};
+pub use presence::{PresenceAction, PresenceMessage};
+pub use protocol_message::{ProtocolMessage, PublishResult};

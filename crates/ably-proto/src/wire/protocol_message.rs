@@ -1,0 +1,186 @@
+//! ProtocolMessage (TR4): the unit of the realtime protocol, one per frame.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::lenient;
+use super::{Action, AuthDetails, ConnectionDetails, Flags, Message, PresenceMessage};
+use crate::ErrorInfo;
+
+/// One frame of the realtime protocol (TR4).
+///
+/// Every field of protocol v6 is here; unknown fields are ignored on decode.
+/// Lists that are absent decode as empty, and empty lists are not written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtocolMessage {
+    /// What the frame does (TR4a).
+    pub action: Action,
+    /// Bit flags (TR4i, TR3).
+    #[serde(default, skip_serializing_if = "Flags::is_empty")]
+    pub flags: Flags,
+    /// Usually `connectionId:msgSerial` (TR4n).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Milliseconds since the epoch (TR4m).
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timestamp: Option<i64>,
+    /// Number of messages an ACK or NACK covers (TR4g).
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub count: Option<u32>,
+    /// The error, in ERROR, NACK, DETACHED, DISCONNECTED and more (TR4h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+    /// The connection's public id (TR4d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    /// The channel this frame is about (TR4b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Position in the channel, for resuming an attachment (TR4c, RTL15b).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_serial: Option<String>,
+    /// Serial of a published frame, echoed in ACK/NACK (TR4j).
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub msg_serial: Option<u64>,
+    /// Messages (TR4k).
+    #[serde(
+        default,
+        deserialize_with = "lenient::nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub messages: Vec<Message>,
+    /// Presence messages (TR4l).
+    #[serde(
+        default,
+        deserialize_with = "lenient::nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub presence: Vec<PresenceMessage>,
+    /// Annotations, kept opaque.
+    #[serde(
+        default,
+        deserialize_with = "lenient::nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub annotations: Vec<rmpv::Value>,
+    /// LiveObjects messages, kept opaque (TR4r).
+    #[serde(
+        default,
+        deserialize_with = "lenient::nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub state: Vec<rmpv::Value>,
+    /// Credentials for in-band re-authentication (TR4p, RTC8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthDetails>,
+    /// Connection limits and identity, in CONNECTED (TR4o).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_details: Option<ConnectionDetails>,
+    /// Channel params requested in ATTACH and granted in ATTACHED (TR4q).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<BTreeMap<String, String>>,
+    /// Per published frame, the serials assigned to its messages (TR4s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub res: Option<Vec<PublishResult>>,
+}
+
+/// The serials the service gave the messages of one published frame (PBR2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishResult {
+    /// One per message; `None` when a message was conflated away (PBR2a).
+    #[serde(default, deserialize_with = "lenient::nullable")]
+    pub serials: Vec<Option<String>>,
+}
+
+impl ProtocolMessage {
+    /// A frame with only an action.
+    pub fn new(action: Action) -> ProtocolMessage {
+        ProtocolMessage {
+            action,
+            flags: Flags::NONE,
+            id: None,
+            timestamp: None,
+            count: None,
+            error: None,
+            connection_id: None,
+            channel: None,
+            channel_serial: None,
+            msg_serial: None,
+            messages: Vec::new(),
+            presence: Vec::new(),
+            annotations: Vec::new(),
+            state: Vec::new(),
+            auth: None,
+            connection_details: None,
+            params: None,
+            res: None,
+        }
+    }
+
+    /// A frame about a channel.
+    pub fn for_channel(action: Action, channel: impl Into<String>) -> ProtocolMessage {
+        ProtocolMessage {
+            channel: Some(channel.into()),
+            ..ProtocolMessage::new(action)
+        }
+    }
+
+    /// Whether a flag is set.
+    pub fn has_flag(&self, flag: Flags) -> bool {
+        self.flags.contains(flag)
+    }
+
+    /// Fills the fields that received messages inherit from their frame
+    /// (TM2a, TM2c, TM2f, TP3a, TP3d, TP3g): a missing id becomes
+    /// `<frame id>:<index>`, a missing connectionId and timestamp come from
+    /// the frame.
+    pub fn fill_inherited_fields(&mut self) {
+        let id = self.id.as_deref();
+        let connection_id = self.connection_id.as_deref();
+        let timestamp = self.timestamp;
+        for (i, m) in self.messages.iter_mut().enumerate() {
+            if m.id.is_none() {
+                m.id = id.map(|id| format!("{id}:{i}"));
+            }
+            if m.connection_id.is_none() {
+                m.connection_id = connection_id.map(str::to_owned);
+            }
+            if m.timestamp.is_none() {
+                m.timestamp = timestamp;
+            }
+        }
+        for (i, p) in self.presence.iter_mut().enumerate() {
+            if p.id.is_none() {
+                p.id = id.map(|id| format!("{id}:{i}"));
+            }
+            if p.connection_id.is_none() {
+                p.connection_id = connection_id.map(str::to_owned);
+            }
+            if p.timestamp.is_none() {
+                p.timestamp = timestamp;
+            }
+        }
+    }
+
+    /// Undoes the transport form of binary data in every message.
+    pub(crate) fn unwrap_base64(&mut self) {
+        self.messages.iter_mut().for_each(Message::unwrap_base64);
+        self.presence
+            .iter_mut()
+            .for_each(PresenceMessage::unwrap_base64);
+    }
+}
