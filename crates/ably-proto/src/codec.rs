@@ -147,9 +147,10 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     let fast = match format {
         Format::Json => serde_json::from_slice::<T>(bytes).ok(),
         Format::MsgPack => {
-            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+            let mut rest = bytes;
+            let mut de = rmp_serde::Deserializer::new(&mut rest);
             match serde::Deserialize::deserialize(&mut de) {
-                Ok(v) if de.get_ref().is_empty() => Some(v),
+                Ok(v) if rest.is_empty() => Some(v),
                 Ok(_) => {
                     return Err(CodecError {
                         format,

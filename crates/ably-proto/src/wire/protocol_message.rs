@@ -15,7 +15,9 @@ use crate::ErrorInfo;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProtocolMessage {
-    /// What the frame does (TR4a).
+    /// What the frame does (TR4a). An absent action reads as 0 (HEARTBEAT),
+    /// the zero value in every SDK.
+    #[serde(default = "heartbeat")]
     pub action: Action,
     /// Bit flags (TR4i, TR3).
     #[serde(default, skip_serializing_if = "Flags::is_empty")]
@@ -96,6 +98,10 @@ pub struct ProtocolMessage {
     /// Per published frame, the serials assigned to its messages (TR4s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub res: Option<Vec<PublishResult>>,
+}
+
+fn heartbeat() -> Action {
+    Action::Heartbeat
 }
 
 /// The serials the service gave the messages of one published frame (PBR2).
