@@ -36,10 +36,13 @@
 
 pub mod auth;
 pub mod channel_options;
+pub mod client;
 pub mod codec;
 pub mod crypto;
 pub mod encoding;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod wire;
 
 pub use channel_options::ChannelOptions;

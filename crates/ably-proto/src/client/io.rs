@@ -1,0 +1,294 @@
+//! The contract between the core and its driver: what goes in, what comes out.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::ErrorInfo;
+use crate::auth::{TokenDetails, TokenParams, TokenRequest};
+
+/// The id the application gives an operation. Every operation completes
+/// exactly once, with [`Event::Completed`]. Ids must be unique while the
+/// operation is outstanding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(pub u64);
+
+/// The generation of a transport. Each transport the core opens gets a new
+/// one; events of older generations are stale and ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Generation(pub u64);
+
+/// The id of a request the core asks the driver to carry out (a token from
+/// the authCallback, an HTTP request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// An input to [`Client::handle`](super::Client::handle).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// An application command.
+    Command(OpId, Command),
+    /// Something happened on a transport.
+    Transport(Generation, TransportEvent),
+    /// The answer to [`Output::FetchToken`].
+    Token(RequestId, Result<AuthResponse, ErrorInfo>),
+    /// The answer to [`Output::Http`]: a response, or a network error.
+    Http(RequestId, Result<HttpResponse, ErrorInfo>),
+    /// The deadline from [`Client::poll_timeout`](super::Client::poll_timeout)
+    /// has passed. A spurious timeout is harmless.
+    Timeout,
+    /// The operating system says the network went away or came back (RTN20).
+    NetworkChanged {
+        /// Whether the network is available now.
+        online: bool,
+    },
+}
+
+/// Application commands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Connect, or reconnect now (RTN11).
+    Connect,
+    /// Close the connection (RTN12).
+    Close,
+    /// Measure the round trip to the service (RTN13).
+    Ping,
+    /// Obtain a new token and use it; `None` keeps the stored params (RTC8, RSA10).
+    Authorize(Option<TokenParams>),
+    /// Publish payload-encoded messages on a channel; completes on ACK or
+    /// NACK, or fails when the connection is suspended, closed or failed
+    /// (RTN7, RTL6c).
+    Publish {
+        /// The channel name.
+        channel: String,
+        /// The messages, already encoded (RSL4).
+        messages: Vec<crate::Message>,
+    },
+}
+
+/// What happened on a transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransportEvent {
+    /// The WebSocket is open.
+    Opened,
+    /// A data frame arrived (text for JSON, binary for MessagePack).
+    Frame(Bytes),
+    /// Transport-level activity without data, e.g. a WebSocket ping (RTN23b).
+    Activity,
+    /// The transport closed or failed; `error` says why when known.
+    Closed(Option<ErrorInfo>),
+}
+
+/// What an authCallback gave (RSA8d).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthResponse {
+    /// A token string.
+    Token(String),
+    /// Token details.
+    Details(TokenDetails),
+    /// A TokenRequest for the core to exchange.
+    Request(TokenRequest),
+}
+
+/// An HTTP request for the driver to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The absolute URL with its query.
+    pub url: String,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+/// An HTTP response as the driver received it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Headers, names in any case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header with this name, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A frame to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The encoded ProtocolMessage.
+    pub bytes: Bytes,
+    /// Text frame (JSON) or binary frame (MessagePack).
+    pub text: bool,
+}
+
+/// An output from [`Client::poll`](super::Client::poll).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Open a WebSocket to `url`; report its events with `generation`.
+    OpenTransport {
+        /// The transport's generation.
+        generation: Generation,
+        /// The full `ws://` or `wss://` URL with its query.
+        url: String,
+    },
+    /// Send a frame on the transport of `generation`.
+    Send {
+        /// The transport's generation.
+        generation: Generation,
+        /// The frame.
+        frame: Frame,
+    },
+    /// Close the transport of `generation`; no further events are needed.
+    CloseTransport {
+        /// The transport's generation.
+        generation: Generation,
+    },
+    /// Call the authCallback with these params and answer with
+    /// [`Input::Token`] (RSA8d).
+    FetchToken {
+        /// Answer with this id.
+        request: RequestId,
+        /// The token params to pass.
+        params: crate::auth::TokenParams,
+    },
+    /// Make an HTTP request and answer with [`Input::Http`].
+    Http {
+        /// Answer with this id.
+        request: RequestId,
+        /// The request.
+        http: HttpRequest,
+    },
+    /// Something for the application.
+    Event(Event),
+}
+
+/// Events for the application.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The connection changed state, or an UPDATE (RTN4).
+    Connection(ConnectionStateChange),
+    /// An operation finished.
+    Completed(OpId, Result<Completion, ErrorInfo>),
+    /// Something worth logging that needs no action, e.g. RSA4a1.
+    Log(LogRecord),
+}
+
+/// How much a log record matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Something failed.
+    Error,
+    /// Something may fail later.
+    Warn,
+    /// Worth knowing.
+    Info,
+}
+
+/// A log record from the core.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRecord {
+    /// How much it matters.
+    pub level: LogLevel,
+    /// What happened.
+    pub message: String,
+    /// The error, with its code and help link, if there is one.
+    pub error: Option<ErrorInfo>,
+}
+
+/// The result of a finished operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Completion {
+    /// Done, nothing to report.
+    Done,
+    /// A ping's round-trip time (RTN13a).
+    Ping(Duration),
+    /// The token now in use (RSA10f).
+    Authorized(TokenDetails),
+}
+
+/// Connection states (RTN27).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConnectionState {
+    /// Created, not yet connecting (RTN27a).
+    Initialized,
+    /// Obtaining a token, opening a transport or awaiting CONNECTED (RTN27b).
+    Connecting,
+    /// Connected (RTN27e).
+    Connected,
+    /// Not connected; will retry and resume (RTN27c).
+    Disconnected,
+    /// Not connected for longer than connectionStateTtl; will retry (RTN27d).
+    Suspended,
+    /// Closing at the application's request (RTN27f).
+    Closing,
+    /// Closed at the application's request (RTN27g).
+    Closed,
+    /// Failed; stays so until `connect` (RTN27h).
+    Failed,
+}
+
+impl fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ConnectionState::Initialized => "initialized",
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Disconnected => "disconnected",
+            ConnectionState::Suspended => "suspended",
+            ConnectionState::Closing => "closing",
+            ConnectionState::Closed => "closed",
+            ConnectionState::Failed => "failed",
+        };
+        f.write_str(s)
+    }
+}
+
+/// A connection state change or UPDATE (RTN4e, TA).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionStateChange {
+    /// The state before.
+    pub previous: ConnectionState,
+    /// The state now; equal to `previous` for an UPDATE (RTN24).
+    pub current: ConnectionState,
+    /// Whether this is an UPDATE rather than a state change (RTN4h).
+    pub update: bool,
+    /// Why, when there is an error (RTN4f).
+    pub reason: Option<ErrorInfo>,
+    /// When the next connection attempt happens, for disconnected and
+    /// suspended (RTN14d).
+    pub retry_in: Option<Duration>,
+}
+
+/// Why the core wants to be woken at a deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerKind {
+    /// A connection attempt has not reached CONNECTED (RTN14c).
+    ConnectTimeout,
+    /// Time for the next connection attempt (RTN14d, RTN14e).
+    Retry,
+    /// Disconnected for connectionStateTtl: suspend (RTN14e).
+    Suspend,
+    /// No activity from the service (RTN23a).
+    Idle,
+    /// CLOSED did not arrive (RTN12b).
+    CloseTimeout,
+    /// A ping got no answer (RTN13c).
+    Ping,
+    /// A token request got no answer (RSA4c).
+    Auth,
+    /// An authorize() AUTH got no answer (RTC8a3).
+    Reauth,
+}
