@@ -1,0 +1,406 @@
+//! Channel logs: serials, recent history and fan-out order, behind the
+//! [`Broker`] trait.
+//!
+//! The hub hands every published event to its broker, which gives it a
+//! channel serial, keeps it for a while, and hands it back through
+//! [`Broker::poll_delivery`] for the hub to deliver to its local
+//! subscribers. [`LocalBroker`] does all of this in memory. A broker backed
+//! by a shared log (Redis streams, NATS JetStream) would also return the
+//! events other hubs published, so that several hubs serve one app; the hub
+//! itself would not change.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+use ably_proto::{Message, PresenceMessage};
+
+use super::Now;
+
+/// A channel of an app.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChannelKey {
+    /// The app id.
+    pub app: String,
+    /// The channel name.
+    pub channel: String,
+}
+
+/// A position in a channel's log: the log's epoch (a new one each time a
+/// channel's log is created) and a sequence number. `seq` N means "after
+/// the N-th event"; 0 is the start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Serial {
+    /// Identifies one incarnation of a channel's log.
+    pub epoch: u64,
+    /// Events up to and including this one.
+    pub seq: u64,
+}
+
+impl fmt::Display for Serial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}@{:010}", self.epoch, self.seq)
+    }
+}
+
+impl Serial {
+    /// Parses the text form (`epoch-hex@seq`).
+    pub fn parse(text: &str) -> Option<Serial> {
+        let (epoch, seq) = text.split_once('@')?;
+        Some(Serial {
+            epoch: u64::from_str_radix(epoch, 16).ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+/// What an event carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventBody {
+    /// Published messages, stamped (id, serial, connectionId, clientId,
+    /// timestamp).
+    Messages(Vec<Message>),
+    /// Presence changes, as broadcast.
+    Presence(Vec<PresenceMessage>),
+}
+
+impl EventBody {
+    /// How many messages it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            EventBody::Messages(m) => m.len(),
+            EventBody::Presence(p) => p.len(),
+        }
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An event in a channel's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Its channel serial.
+    pub serial: Serial,
+    /// When it was published (ms since the epoch).
+    pub timestamp: i64,
+    /// The connectionId of the publisher (empty for the service itself).
+    pub origin: String,
+    /// The messages.
+    pub body: EventBody,
+}
+
+/// The answer to "what happened since this serial".
+#[derive(Clone, Debug, PartialEq)]
+pub enum Since {
+    /// Every event after the serial, oldest first (maybe none).
+    Events(Vec<Arc<StoredEvent>>),
+    /// The serial is from another incarnation of the log, from the future,
+    /// or older than what is kept: continuity is lost.
+    Lost,
+}
+
+/// Fan-out order and history of channels.
+pub trait Broker: Send {
+    /// Appends an event: gives it the next serial, stamps each message's
+    /// `serial`, keeps it, and queues it for delivery.
+    fn publish(
+        &mut self,
+        now: Now,
+        channel: &ChannelKey,
+        origin: &str,
+        body: EventBody,
+    ) -> Arc<StoredEvent>;
+    /// The next event to deliver to local subscribers, in publish order per
+    /// channel.
+    fn poll_delivery(&mut self) -> Option<(ChannelKey, Arc<StoredEvent>)>;
+    /// The serial of the latest event (the position a new attachment
+    /// starts from).
+    fn head(&mut self, now: Now, channel: &ChannelKey) -> Serial;
+    /// The events after a serial given as text.
+    fn since(&mut self, now: Now, channel: &ChannelKey, serial: &str) -> Since;
+    /// Recent message events (not presence), oldest first: at most `limit`
+    /// messages, none older than `not_before` (ms since the epoch).
+    fn recent_messages(
+        &mut self,
+        now: Now,
+        channel: &ChannelKey,
+        limit: usize,
+        not_before: Option<i64>,
+    ) -> Vec<Arc<StoredEvent>>;
+    /// Drops what is older than the retention and logs with nothing left.
+    fn expire(&mut self, now: Now);
+}
+
+/// Retention of a [`LocalBroker`].
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// Events older than this are dropped (ms). Ably keeps 2 minutes.
+    pub max_age_ms: i64,
+    /// At most this many messages per channel are kept.
+    pub max_messages: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age_ms: 120_000,
+            max_messages: 1000,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Log {
+    epoch: u64,
+    head: u64,
+    /// Events after this seq were all kept (older ones were dropped).
+    kept_after: u64,
+    events: VecDeque<Arc<StoredEvent>>,
+    messages: usize,
+    last_used: i64,
+}
+
+/// An in-memory [`Broker`] for one process.
+#[derive(Debug)]
+pub struct LocalBroker {
+    retention: Retention,
+    next_epoch: u64,
+    logs: BTreeMap<ChannelKey, Log>,
+    delivery: VecDeque<(ChannelKey, Arc<StoredEvent>)>,
+}
+
+impl LocalBroker {
+    /// A broker; `seed` makes the epochs of its logs differ between runs.
+    pub fn new(retention: Retention, seed: u64) -> LocalBroker {
+        LocalBroker {
+            retention,
+            next_epoch: seed | 1,
+            logs: BTreeMap::new(),
+            delivery: VecDeque::new(),
+        }
+    }
+
+    fn log(&mut self, now: Now, channel: &ChannelKey) -> &mut Log {
+        let next_epoch = &mut self.next_epoch;
+        let log = self.logs.entry(channel.clone()).or_insert_with(|| {
+            // Epochs are 48 bits so that the text stays short.
+            let epoch = *next_epoch & 0xFFFF_FFFF_FFFF;
+            *next_epoch = next_epoch
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            Log {
+                epoch,
+                head: 0,
+                kept_after: 0,
+                events: VecDeque::new(),
+                messages: 0,
+                last_used: now.wall_ms,
+            }
+        });
+        log.last_used = log.last_used.max(now.wall_ms);
+        log
+    }
+
+    fn trim(retention: Retention, log: &mut Log, now: Now) {
+        let cutoff = now.wall_ms - retention.max_age_ms;
+        while let Some(front) = log.events.front() {
+            let too_old = front.timestamp < cutoff;
+            let too_many = log.messages > retention.max_messages;
+            if !(too_old || too_many) {
+                break;
+            }
+            if let Some(e) = log.events.pop_front() {
+                if let EventBody::Messages(m) = &e.body {
+                    log.messages -= m.len();
+                }
+                log.kept_after = e.serial.seq;
+            }
+        }
+    }
+}
+
+impl Broker for LocalBroker {
+    fn publish(
+        &mut self,
+        now: Now,
+        channel: &ChannelKey,
+        origin: &str,
+        mut body: EventBody,
+    ) -> Arc<StoredEvent> {
+        let retention = self.retention;
+        let log = self.log(now, channel);
+        log.head += 1;
+        let serial = Serial {
+            epoch: log.epoch,
+            seq: log.head,
+        };
+        if let EventBody::Messages(messages) = &mut body {
+            for (i, m) in messages.iter_mut().enumerate() {
+                m.serial = Some(format!("{serial}:{i:03}"));
+            }
+            log.messages += messages.len();
+        }
+        let event = Arc::new(StoredEvent {
+            serial,
+            timestamp: now.wall_ms,
+            origin: origin.to_owned(),
+            body,
+        });
+        log.events.push_back(event.clone());
+        Self::trim(retention, log, now);
+        self.delivery.push_back((channel.clone(), event.clone()));
+        event
+    }
+
+    fn poll_delivery(&mut self) -> Option<(ChannelKey, Arc<StoredEvent>)> {
+        self.delivery.pop_front()
+    }
+
+    fn head(&mut self, now: Now, channel: &ChannelKey) -> Serial {
+        let log = self.log(now, channel);
+        Serial {
+            epoch: log.epoch,
+            seq: log.head,
+        }
+    }
+
+    fn since(&mut self, now: Now, channel: &ChannelKey, serial: &str) -> Since {
+        let retention = self.retention;
+        let Some(serial) = Serial::parse(serial) else {
+            return Since::Lost;
+        };
+        let log = self.log(now, channel);
+        Self::trim(retention, log, now);
+        if serial.epoch != log.epoch || serial.seq > log.head || serial.seq < log.kept_after {
+            return Since::Lost;
+        }
+        Since::Events(
+            log.events
+                .iter()
+                .filter(|e| e.serial.seq > serial.seq)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    fn recent_messages(
+        &mut self,
+        now: Now,
+        channel: &ChannelKey,
+        limit: usize,
+        not_before: Option<i64>,
+    ) -> Vec<Arc<StoredEvent>> {
+        let retention = self.retention;
+        let log = self.log(now, channel);
+        Self::trim(retention, log, now);
+        let mut out = Vec::new();
+        let mut count = 0;
+        for e in log.events.iter().rev() {
+            if count >= limit || not_before.is_some_and(|t| e.timestamp < t) {
+                break;
+            }
+            if let EventBody::Messages(m) = &e.body {
+                count += m.len();
+                out.push(e.clone());
+            }
+        }
+        out.reverse();
+        out
+    }
+
+    fn expire(&mut self, now: Now) {
+        let retention = self.retention;
+        for log in self.logs.values_mut() {
+            Self::trim(retention, log, now);
+        }
+        // A log with nothing kept and unused for the retention period is
+        // forgotten; serials from it then read as lost.
+        self.logs.retain(|_, log| {
+            !log.events.is_empty() || now.wall_ms - log.last_used < retention.max_age_ms
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now(ms: i64) -> Now {
+        Now {
+            mono_ms: ms as u64,
+            wall_ms: ms,
+        }
+    }
+
+    fn key() -> ChannelKey {
+        ChannelKey {
+            app: "a".into(),
+            channel: "c".into(),
+        }
+    }
+
+    fn msgs(n: usize) -> EventBody {
+        EventBody::Messages((0..n).map(|i| Message::new("m", format!("{i}"))).collect())
+    }
+
+    #[test]
+    fn serials_order_and_replay() {
+        let mut b = LocalBroker::new(Retention::default(), 1);
+        let start = b.head(now(0), &key());
+        let e1 = b.publish(now(1), &key(), "c1", msgs(2));
+        let e2 = b.publish(now(2), &key(), "c1", msgs(1));
+        assert!(e1.serial < e2.serial);
+        assert_eq!(Serial::parse(&e1.serial.to_string()), Some(e1.serial));
+        let EventBody::Messages(m) = &e1.body else {
+            panic!("messages")
+        };
+        assert_eq!(m[1].serial, Some(format!("{}:001", e1.serial)));
+        assert_eq!(
+            b.since(now(3), &key(), &start.to_string()),
+            Since::Events(vec![e1.clone(), e2.clone()])
+        );
+        assert_eq!(
+            b.since(now(3), &key(), &e1.serial.to_string()),
+            Since::Events(vec![e2.clone()])
+        );
+        assert_eq!(
+            b.since(now(3), &key(), &e2.serial.to_string()),
+            Since::Events(vec![])
+        );
+        assert_eq!(b.since(now(3), &key(), "bogus"), Since::Lost);
+        let future = Serial {
+            seq: 9,
+            ..e2.serial
+        };
+        assert_eq!(b.since(now(3), &key(), &future.to_string()), Since::Lost);
+        assert_eq!(b.poll_delivery().map(|(_, e)| e), Some(e1));
+        assert_eq!(b.poll_delivery().map(|(_, e)| e), Some(e2));
+        assert_eq!(b.poll_delivery(), None);
+    }
+
+    #[test]
+    fn retention_by_age_and_count() {
+        let retention = Retention {
+            max_age_ms: 100,
+            max_messages: 3,
+        };
+        let mut b = LocalBroker::new(retention, 1);
+        let start = b.head(now(0), &key());
+        for t in 0..5 {
+            b.publish(now(t), &key(), "c", msgs(1));
+        }
+        // Count cap: 3 kept, so the start serial lost continuity.
+        assert_eq!(b.since(now(5), &key(), &start.to_string()), Since::Lost);
+        assert_eq!(b.recent_messages(now(5), &key(), 10, None).len(), 3);
+        assert_eq!(b.recent_messages(now(5), &key(), 2, None).len(), 2);
+        assert_eq!(b.recent_messages(now(5), &key(), 10, Some(4)).len(), 1);
+        // Age: all gone after 100 ms, and the idle log is forgotten.
+        b.expire(now(300));
+        assert!(b.recent_messages(now(300), &key(), 10, None).is_empty());
+        b.expire(now(1000));
+        assert!(b.logs.is_empty() || b.logs.values().all(|l| l.events.is_empty()));
+    }
+}

@@ -1,0 +1,95 @@
+//! One task per WebSocket: frames in to the driver, frames out from it.
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use tokio::sync::mpsc;
+
+use crate::hub::{ConnectRequest, TransportId};
+use crate::server::{AppState, Event, OUTBOUND_QUEUE, next_transport};
+
+/// What the driver sends a transport task.
+#[derive(Debug)]
+pub(crate) enum WsOut {
+    Frame { data: Bytes, binary: bool },
+    Ping,
+    Close,
+}
+
+/// `GET /` with an upgrade: the realtime endpoint.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let request = ConnectRequest {
+        query: query.unwrap_or_default(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    // Frames up to twice maxFrameSize reach the hub, which answers
+    // ERROR 40009 for those over the limit; beyond that the socket closes.
+    let limit = state.max_frame_size * 2;
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| run(socket, state, request))
+}
+
+async fn run(mut socket: WebSocket, state: AppState, request: ConnectRequest) {
+    let id: TransportId = next_transport(&state);
+    let _alive = state.alive.clone();
+    let (out_tx, mut out_rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let events = state.events.clone();
+    drop(state);
+    if events
+        .send(Event::Open {
+            id,
+            request,
+            out: out_tx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let data = match incoming {
+                    Some(Ok(Message::Text(text))) => Bytes::copy_from_slice(text.as_str().as_bytes()),
+                    Some(Ok(Message::Binary(data))) => data,
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                };
+                if events.send(Event::Frame { id, data }).await.is_err() {
+                    break;
+                }
+            }
+            outgoing = out_rx.recv() => {
+                let msg = match outgoing {
+                    Some(WsOut::Frame { data, binary: true }) => Message::Binary(data),
+                    Some(WsOut::Frame { data, binary: false }) => {
+                        match String::from_utf8(data.to_vec()) {
+                            Ok(text) => Message::Text(text.into()),
+                            Err(_) => Message::Binary(data),
+                        }
+                    }
+                    Some(WsOut::Ping) => Message::Ping(Bytes::new()),
+                    Some(WsOut::Close) | None => {
+                        let _ = socket.send(Message::Close(None)).await;
+                        break;
+                    }
+                };
+                if socket.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = events.send(Event::Closed { id }).await;
+}
