@@ -7,8 +7,8 @@
 //!     --endpoint 127.0.0.1 --port 8080 --no-tls --key APP.KEY:SECRET
 //! ```
 //!
-//! It connects, publishes a message, pings, closes, and prints every
-//! connection state change on the way. Flags: `--endpoint HOST`, `--port N`,
+//! It connects, attaches a channel, publishes a message (and receives it
+//! back), pings, closes, and prints every state change on the way. Flags: `--endpoint HOST`, `--port N`,
 //! `--no-tls`, `--key KEY` (or `ABLY_KEY`), `--channel NAME`, `--json`.
 
 use std::io::ErrorKind;
@@ -16,8 +16,8 @@ use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ably_proto::client::{
-    Client, ClientOptions, Command, ConnectionState, Event, Input, Instant, Now, OpId, Output,
-    TransportEvent,
+    ChannelState, Client, ClientOptions, Command, ConnectionState, Event, Input, Instant, Now,
+    OpId, Output, TransportEvent,
 };
 use ably_proto::codec::Format;
 use ably_proto::rand_core::{OsRng, RngCore};
@@ -42,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         next_op += 1;
         OpId(next_op)
     };
+    let mut attached = false;
     let mut published = false;
+    let mut closing = false;
+    let mut waiting: Vec<OpId> = Vec::new();
 
     // 1. Start: connect.
     client.handle(now(), Input::Command(op(), Command::Connect));
@@ -106,22 +109,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         "connection: {} -> {}{reason}",
                         change.previous, change.current
                     );
-                    if change.current == ConnectionState::Connected && !published {
+                    if change.current == ConnectionState::Connected && !attached {
+                        attached = true;
+                        let attach = Command::Attach {
+                            channel: channel.clone(),
+                        };
+                        client.handle(now(), Input::Command(op(), attach));
+                    }
+                }
+                Output::Event(Event::Channel(change)) => {
+                    println!(
+                        "channel {}: {} -> {}",
+                        change.channel, change.previous, change.current
+                    );
+                    if change.current == ChannelState::Attached && !published {
                         published = true;
                         let msg = Message::new("greeting", "hello from the blocking example");
                         let publish = Command::Publish {
                             channel: channel.clone(),
                             messages: vec![msg],
                         };
-                        client.handle(now(), Input::Command(op(), publish));
-                        client.handle(now(), Input::Command(op(), Command::Ping));
+                        let id = op();
+                        waiting.push(id);
+                        client.handle(now(), Input::Command(id, publish));
+                        let id = op();
+                        waiting.push(id);
+                        client.handle(now(), Input::Command(id, Command::Ping));
                     }
+                }
+                Output::Event(Event::Message { channel, message }) => {
+                    println!(
+                        "message on {channel}: {:?} {:?}",
+                        message.name, message.data
+                    );
+                }
+                Output::Event(Event::Presence { channel, message }) => {
+                    println!(
+                        "presence on {channel}: {:?} {:?}",
+                        message.action, message.client_id
+                    );
                 }
                 Output::Event(Event::Log(record)) => println!("log: {}", record.message),
                 Output::Event(Event::Completed(id, result)) => {
                     println!("operation {} completed: {result:?}", id.0);
-                    // After the publish and the ping, close.
-                    if id.0 == 3 {
+                    waiting.retain(|w| *w != id);
+                    // Once the publish and the ping are done, close.
+                    if published && waiting.is_empty() && !closing {
+                        closing = true;
                         client.handle(now(), Input::Command(op(), Command::Close));
                     }
                 }

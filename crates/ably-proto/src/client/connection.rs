@@ -88,6 +88,7 @@ impl Client {
                 self.error_reason = None;
                 self.clear_connection();
                 self.publish.msg_serial = 0;
+                self.reset_channels();
                 self.start_connecting();
             }
 
@@ -301,6 +302,7 @@ impl Client {
                     self.on_token_outcome(outcome);
                 }
             }
+            TimerKind::Channel => self.run_channel_timers(),
             TimerKind::Reauth => {
                 let err = ErrorInfo::new(
                     50003,
@@ -497,6 +499,11 @@ impl Client {
         self.retry_count = 0;
         self.disconnected_since = None;
         self.error_reason = pm.error.clone();
+        // RTL3d, RTL3d1: channels reattach before CONNECTED is emitted.
+        let previous = self.state;
+        self.state = S::Connected;
+        self.channels_on_connection(S::Connected, None);
+        self.state = previous;
         // RTN19a, RTN15c6, RTN15c7: resend what awaits an ACK, then the queue.
         for frame in self.publish.frames_for_new_transport(resumed || recovered) {
             self.send(&frame);
@@ -630,9 +637,12 @@ impl Client {
                 previous,
                 current: next,
                 update: false,
-                reason,
+                reason: reason.clone(),
                 retry_in,
             }));
+            if next != S::Connected {
+                self.channels_on_connection(next, reason); // RTL3
+            }
         }
     }
 

@@ -65,6 +65,42 @@ pub enum Command {
         /// The messages, already encoded (RSL4).
         messages: Vec<crate::Message>,
     },
+    /// Attach a channel, creating it if needed (RTL4, RTS3a).
+    Attach {
+        /// The channel name.
+        channel: String,
+    },
+    /// Detach a channel (RTL5).
+    Detach {
+        /// The channel name.
+        channel: String,
+    },
+    /// Set a channel's options, creating it if needed (RTL16, RTS3b).
+    SetChannelOptions {
+        /// The channel name.
+        channel: String,
+        /// The options.
+        options: crate::ChannelOptions,
+    },
+    /// Detach and forget a channel (RTS4).
+    ReleaseChannel {
+        /// The channel name.
+        channel: String,
+    },
+    /// Enter, update or leave presence (RTP8, RTP9, RTP10, RTP14, RTP15).
+    Presence {
+        /// The channel name.
+        channel: String,
+        /// What to do.
+        request: super::presence::PresenceRequest,
+    },
+    /// The presence members (RTP11).
+    PresenceGet {
+        /// The channel name.
+        channel: String,
+        /// Filters and whether to wait for the sync.
+        query: super::presence::PresenceQuery,
+    },
 }
 
 /// What happened on a transport.
@@ -135,6 +171,9 @@ pub struct Frame {
 }
 
 /// An output from [`Client::poll`](super::Client::poll).
+// Outputs are moved once, from the queue to the driver; boxing the large
+// variants would cost an allocation per message for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// Open a WebSocket to `url`; report its events with `generation`.
@@ -176,6 +215,7 @@ pub enum Output {
 }
 
 /// Events for the application.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// The connection changed state, or an UPDATE (RTN4).
@@ -184,6 +224,22 @@ pub enum Event {
     Completed(OpId, Result<Completion, ErrorInfo>),
     /// Something worth logging that needs no action, e.g. RSA4a1.
     Log(LogRecord),
+    /// A channel changed state, or an UPDATE (RTL2).
+    Channel(super::channel::ChannelStateChange),
+    /// A message arrived on an attached channel, payload decoded (RTL7).
+    Message {
+        /// The channel.
+        channel: String,
+        /// The message.
+        message: crate::Message,
+    },
+    /// A presence event on an attached channel (RTP2d1, RTP6).
+    Presence {
+        /// The channel.
+        channel: String,
+        /// The event.
+        message: crate::PresenceMessage,
+    },
 }
 
 /// How much a log record matters.
@@ -217,6 +273,8 @@ pub enum Completion {
     Ping(Duration),
     /// The token now in use (RSA10f).
     Authorized(TokenDetails),
+    /// Presence members (RTP11).
+    Members(Vec<crate::PresenceMessage>),
 }
 
 /// Connection states (RTN27).
@@ -291,4 +349,6 @@ pub enum TimerKind {
     Auth,
     /// An authorize() AUTH got no answer (RTC8a3).
     Reauth,
+    /// A channel's attach or detach timeout or retry (RTL4f, RTL5f, RTL13b).
+    Channel,
 }

@@ -28,9 +28,11 @@
 //! `crates/ably-proto/examples/blocking_client.rs`.
 
 mod auth;
+mod channel;
 mod connection;
 mod io;
 mod options;
+mod presence;
 mod publish;
 mod recovery;
 mod time;
@@ -45,6 +47,7 @@ use rand_core::{RngCore, SeedableRng};
 use crate::codec::{self, Format};
 use crate::{Action, ConnectionDetails, ErrorInfo, Message, ProtocolMessage};
 
+pub use channel::{ChannelState, ChannelStateChange, ChannelView};
 pub use connection::{backoff_coefficient, jitter_coefficient};
 pub use io::{
     AuthResponse, Command, Completion, ConnectionState, ConnectionStateChange, Event, Frame,
@@ -52,12 +55,14 @@ pub use io::{
     TimerKind, TransportEvent,
 };
 pub use options::{AuthUrl, ClientOptions, TokenSource};
+pub use presence::{PresenceQuery, PresenceRequest};
 pub use publish::MAX_OUTSTANDING_FRAMES;
 pub use recovery::RecoveryKey;
 pub use time::{Instant, Now};
 pub use url::query_param;
 
 use auth::Auth;
+use channel::Channel;
 use publish::{Outgoing, PublishQueue};
 use timers::Timers;
 
@@ -125,9 +130,23 @@ pub struct Client {
     authorize: Option<Authorize>,
     pings: Vec<Ping>,
     publish: PublishQueue,
-    /// Channel serials, kept for recovery keys (RTN16g) until channels exist.
-    channel_serials: BTreeMap<String, String>,
+    /// The channels, by name; ordered so runs are deterministic.
+    channels: BTreeMap<String, Channel>,
+    /// Operations the core started itself (e.g. presence re-entry).
+    internal_ops: BTreeMap<OpId, InternalOp>,
+    next_internal_op: u64,
 }
+
+/// An operation the core started itself; its completion is handled inside.
+#[derive(Clone, Debug)]
+enum InternalOp {
+    /// An automatic presence re-entry (RTP17g).
+    Reenter { channel: String, client_id: String },
+}
+
+/// Operation ids from this value up are the core's own; applications use
+/// smaller ones.
+pub const INTERNAL_OP_BASE: u64 = 1 << 63;
 
 impl Client {
     /// A client with these options. `seed` seeds the RNG used for jitter,
@@ -159,7 +178,9 @@ impl Client {
             disconnected_since: None,
             renewed_in_attempt: false,
             publish: PublishQueue::default(),
-            channel_serials: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            internal_ops: BTreeMap::new(),
+            next_internal_op: 0,
             recover,
             auth,
             authorize: None,
@@ -169,7 +190,9 @@ impl Client {
         if let Some(recover) = &client.recover {
             // RTN16f, RTN16j
             client.publish.msg_serial = recover.msg_serial;
-            client.channel_serials = recover.channel_serials.clone();
+            for (name, serial) in recover.channel_serials.clone() {
+                client.chan(&name).channel_serial = Some(serial);
+            }
         }
         if client.auth.uses_token() && !client.auth.can_renew() {
             // RSA4a1: say at once that the token cannot be renewed.
@@ -223,7 +246,12 @@ impl Client {
 
     /// The next deadline and why. Feed [`Input::Timeout`] once it passes.
     pub fn poll_timeout(&self) -> Option<(Instant, TimerKind)> {
-        self.timers.next()
+        let own = self.timers.next();
+        let channel = self.channel_deadline().map(|at| (at, TimerKind::Channel));
+        match (own, channel) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The connection state (RTN4d).
@@ -288,7 +316,12 @@ impl Client {
                 RecoveryKey {
                     connection_key: key.clone(),
                     msg_serial: self.publish.msg_serial,
-                    channel_serials: self.channel_serials.clone(),
+                    channel_serials: self
+                        .channels
+                        .values()
+                        .filter(|c| c.state == ChannelState::Attached)
+                        .filter_map(|c| c.channel_serial.clone().map(|s| (c.name.clone(), s)))
+                        .collect(),
                 }
                 .encode()
             }),
@@ -316,6 +349,26 @@ impl Client {
             Command::Authorize(params) => self.on_command_authorize(op, params),
             Command::Publish { channel, messages } => {
                 self.on_command_publish(op, channel, messages)
+            }
+            Command::Attach { channel } => {
+                self.channel_step(&channel, channel::ChanEvent::Attach(vec![op]))
+            }
+            Command::Detach { channel } => {
+                if self.channels.contains_key(&channel) {
+                    self.channel_step(&channel, channel::ChanEvent::Detach(vec![op]));
+                } else {
+                    self.complete(op, Ok(Completion::Done)); // RTL5a
+                }
+            }
+            Command::SetChannelOptions { channel, options } => {
+                self.set_channel_options(op, &channel, options)
+            }
+            Command::ReleaseChannel { channel } => self.release_channel(op, &channel),
+            Command::Presence { channel, request } => {
+                self.on_command_presence(op, &channel, request)
+            }
+            Command::PresenceGet { channel, query } => {
+                self.on_command_presence_get(op, &channel, query)
             }
         }
     }
@@ -365,13 +418,15 @@ impl Client {
             Action::Ack => self.on_ack(pm, true),
             Action::Nack => self.on_ack(pm, false),
             Action::Auth => self.on_auth_requested(),
-            Action::Message | Action::Presence | Action::Attached | Action::Sync => {
-                if let (Some(channel), Some(serial)) = (&pm.channel, &pm.channel_serial) {
-                    // RTL15b: kept for recovery keys.
-                    self.channel_serials.insert(channel.clone(), serial.clone());
-                }
-            }
-            _ => {} // other actions belong to channels; ignored for now
+            Action::Error
+            | Action::Message
+            | Action::Presence
+            | Action::Attached
+            | Action::Detached
+            | Action::Sync
+            | Action::Annotation
+            | Action::Object => self.on_channel_message(pm),
+            _ => {} // unknown actions are ignored (RTF1)
         }
     }
 
@@ -394,6 +449,7 @@ impl Client {
         for kind in self.timers.expire(self.now.instant) {
             self.on_timer(kind);
         }
+        self.run_channel_timers();
     }
 
     // ---- helpers used by the state machine -----------------------------
@@ -403,7 +459,22 @@ impl Client {
     }
 
     fn complete(&mut self, op: OpId, result: Result<Completion, ErrorInfo>) {
-        self.emit(Event::Completed(op, result));
+        match self.internal_ops.remove(&op) {
+            Some(InternalOp::Reenter { channel, client_id }) => {
+                if let Err(err) = result {
+                    self.reenter_failed(&channel, &client_id, err);
+                }
+            }
+            None => self.emit(Event::Completed(op, result)),
+        }
+    }
+
+    /// An id for an operation the core starts itself.
+    fn internal_op(&mut self, what: InternalOp) -> OpId {
+        self.next_internal_op += 1;
+        let op = OpId(INTERNAL_OP_BASE | self.next_internal_op);
+        self.internal_ops.insert(op, what);
+        op
     }
 
     fn next_request_id(&mut self) -> RequestId {
@@ -499,6 +570,18 @@ impl Client {
                 )),
             );
             return;
+        }
+        // RTL6c1, RTL6c2, RTL6c4: a suspended or failed channel refuses.
+        if let Some(state) = self.channels.get(&channel).map(|c| c.state) {
+            if matches!(state, ChannelState::Suspended | ChannelState::Failed) {
+                let err = ErrorInfo::new(
+                    90001,
+                    400,
+                    format!("can not publish while the channel is {state} (RTL6c4)"),
+                );
+                self.complete(op, Err(err));
+                return;
+            }
         }
         let mut frame = ProtocolMessage::for_channel(Action::Message, channel);
         frame.messages = messages;

@@ -83,10 +83,6 @@ fn recovery_options(recover: &str) -> ClientOptions {
 // ---- RTN16: connection recovery -------------------------------------------
 
 /// realtime/unit/RTN16g/recovery-key-structure-0
-///
-/// The core has no channel objects yet: the spec's `attach()` calls are
-/// replaced by the service's ATTACHED frames, from which the core keeps
-/// the channelSerials (RTL15b) that go into the key.
 #[test]
 fn rtn16g_recovery_key_structure_0() {
     let mut h = always(connected_msg("connection-1", "key-abc-123"));
@@ -97,6 +93,9 @@ fn rtn16g_recovery_key_structure_0() {
         ("channel-alpha", "serial-a-001"),
         ("channel-éàü-世界", "serial-b-002"),
     ] {
+        h.command(Command::Attach {
+            channel: channel.into(),
+        });
         let mut attached = ProtocolMessage::for_channel(Action::Attached, channel);
         attached.channel_serial = Some(serial.into());
         h.send_to_client(attached);

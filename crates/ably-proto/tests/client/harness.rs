@@ -66,7 +66,6 @@ impl Transport {
 
 /// A handler of connection attempts: attempt number and URL in, answer out.
 pub type AttemptHandler = Box<dyn FnMut(usize, &str) -> Attempt>;
-type MessageHandler = Box<dyn FnMut(&ProtocolMessage) -> Vec<Reply>>;
 type TokenHandler = Box<dyn FnMut(usize, &TokenParams) -> Option<Result<AuthResponse, ErrorInfo>>>;
 type HttpHandler = Box<dyn FnMut(&HttpRequest) -> Option<Result<HttpResponse, ErrorInfo>>>;
 
@@ -501,6 +500,163 @@ impl Harness {
         self.sent()
             .into_iter()
             .filter(|pm| pm.action == action)
+            .collect()
+    }
+}
+
+// ---- channels and presence -------------------------------------------------------
+
+use ably_proto::client::{ChannelState, ChannelStateChange};
+use ably_proto::{Flags, Message, PresenceMessage};
+
+/// An ATTACHED frame for a channel.
+pub fn attached(channel: &str) -> ProtocolMessage {
+    ProtocolMessage::for_channel(Action::Attached, channel)
+}
+
+/// An ATTACHED frame with flags (e.g. `Flags::HAS_PRESENCE`, `Flags::RESUMED`).
+pub fn attached_with(channel: &str, flags: Flags, channel_serial: Option<&str>) -> ProtocolMessage {
+    let mut pm = attached(channel);
+    pm.flags = flags;
+    pm.channel_serial = channel_serial.map(str::to_owned);
+    pm
+}
+
+/// A DETACHED frame for a channel, with an optional error.
+pub fn detached(channel: &str, error: Option<ErrorInfo>) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::for_channel(Action::Detached, channel);
+    pm.error = error;
+    pm
+}
+
+/// A MESSAGE frame for a channel.
+pub fn message_frame(channel: &str, messages: Vec<Message>) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::for_channel(Action::Message, channel);
+    pm.messages = messages;
+    pm
+}
+
+/// A PRESENCE frame for a channel.
+pub fn presence_frame(channel: &str, presence: Vec<PresenceMessage>) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::for_channel(Action::Presence, channel);
+    pm.presence = presence;
+    pm
+}
+
+/// A SYNC frame for a channel with a `<sequence>:<cursor>` channelSerial.
+pub fn sync_frame(
+    channel: &str,
+    channel_serial: Option<&str>,
+    presence: Vec<PresenceMessage>,
+) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::for_channel(Action::Sync, channel);
+    pm.channel_serial = channel_serial.map(str::to_owned);
+    pm.presence = presence;
+    pm
+}
+
+/// An ACK for `count` frames from `msg_serial`.
+pub fn ack(msg_serial: u64, count: u32) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::new(Action::Ack);
+    pm.msg_serial = Some(msg_serial);
+    pm.count = Some(count);
+    pm
+}
+
+/// A NACK for `count` frames from `msg_serial`, with an error.
+pub fn nack(msg_serial: u64, count: u32, error: ErrorInfo) -> ProtocolMessage {
+    let mut pm = ack(msg_serial, count);
+    pm.action = Action::Nack;
+    pm.error = Some(error);
+    pm
+}
+
+/// A service that answers ATTACH with ATTACHED, DETACH with DETACHED, and
+/// every MESSAGE or PRESENCE with an ACK: the usual happy path.
+pub fn cooperative_service() -> MessageHandler {
+    Box::new(|pm| match pm.action {
+        Action::Attach => vec![Reply::Send(attached(
+            pm.channel.as_deref().unwrap_or_default(),
+        ))],
+        Action::Detach => vec![Reply::Send(detached(
+            pm.channel.as_deref().unwrap_or_default(),
+            None,
+        ))],
+        Action::Message | Action::Presence => vec![Reply::Send(ack(pm.msg_serial.unwrap_or(0), 1))],
+        _ => vec![],
+    })
+}
+
+/// A handler of frames from the client: frame in, replies out.
+pub type MessageHandler = Box<dyn FnMut(&ProtocolMessage) -> Vec<Reply>>;
+
+impl Harness {
+    /// `channel.attach()`; returns the operation id.
+    pub fn attach(&mut self, channel: &str) -> OpId {
+        self.command(Command::Attach {
+            channel: channel.into(),
+        })
+    }
+
+    /// `channel.detach()`; returns the operation id.
+    pub fn detach(&mut self, channel: &str) -> OpId {
+        self.command(Command::Detach {
+            channel: channel.into(),
+        })
+    }
+
+    /// The state of a channel (`Initialized` if it does not exist).
+    pub fn channel_state(&self, channel: &str) -> ChannelState {
+        self.client
+            .channel(channel)
+            .map_or(ChannelState::Initialized, |c| c.state())
+    }
+
+    /// Every state change and UPDATE of a channel.
+    pub fn channel_changes(&self, channel: &str) -> Vec<&ChannelStateChange> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Channel(c) if c.channel == channel => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The states a channel entered, in order (no UPDATEs).
+    pub fn channel_states(&self, channel: &str) -> Vec<ChannelState> {
+        self.channel_changes(channel)
+            .iter()
+            .filter(|c| !c.update)
+            .map(|c| c.current)
+            .collect()
+    }
+
+    /// Messages delivered on a channel.
+    pub fn messages(&self, channel: &str) -> Vec<&Message> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message {
+                    channel: c,
+                    message,
+                } if c == channel => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Presence events delivered on a channel.
+    pub fn presence_events(&self, channel: &str) -> Vec<&PresenceMessage> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Presence {
+                    channel: c,
+                    message,
+                } if c == channel => Some(message),
+                _ => None,
+            })
             .collect()
     }
 }

@@ -4,6 +4,7 @@
 //! its test or to the reason it does not apply.
 
 mod auth;
+mod chan_smoke;
 mod conn_lifecycle;
 mod conn_ping;
 mod conn_recovery;
