@@ -1,0 +1,218 @@
+//! `cargo xtask interop`: the official ably-js SDK (npm `ably`, pinned in
+//! xtask/js/package.json) against ably-local.
+//!
+//! Builds and starts `ably-local --listen 127.0.0.1:0` as a child, reads
+//! its address from the first line it prints, installs the npm packages if
+//! `xtask/js/node_modules` is missing, runs each scenario script in
+//! `xtask/js/interop/` with `node` (env `ABLY_LOCAL_PORT`, `ABLY_LOCAL_KEY`),
+//! and prints `N passed, M failed` last. Exits non-zero when one fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Result, cargo, target_dir, workspace_root};
+
+/// The scenarios, in the order they run; each is `interop/NAME.mjs`.
+const SCENARIOS: &[&str] = &[
+    "connect",
+    "pubsub",
+    "echo",
+    "presence",
+    "presence_sync",
+    "abrupt_disconnect",
+    "resume",
+    "token_auth",
+    "capability",
+    "rewind",
+    "encrypted",
+];
+
+/// Scripts in interop/ that are not scenarios.
+const HELPERS: &[&str] = &["common", "abrupt_child"];
+
+/// The longest a scenario may run.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(90);
+
+/// The key the service is started with.
+const KEY: &str = "interop.key1:interop-secret-0123456789";
+
+/// Stops the service when dropped, so an early return does not leak it.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        // SIGTERM first, for a graceful stop; then make sure.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result {
+    let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{what} failed ({status})").into());
+    }
+    Ok(())
+}
+
+/// Waits for a child with a time limit; kills it when the limit passes.
+fn wait_limited(child: &mut Child, limit: Duration) -> Result<bool> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status.success());
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("  (killed after {} s)", limit.as_secs());
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn check_listed(dir: &Path) -> Result {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_some_and(|e| e == "mjs")
+            && !SCENARIOS.contains(&stem)
+            && !HELPERS.contains(&stem)
+        {
+            return Err(format!(
+                "{} is neither a scenario nor a helper: add it to xtask/src/interop.rs",
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Runs the interop scenarios; `args` may name a subset.
+pub(crate) fn run(args: &[String]) -> Result {
+    let root = workspace_root();
+    let js = root.join("xtask").join("js");
+    let dir = js.join("interop");
+    check_listed(&dir)?;
+    let chosen: Vec<&str> = if args.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        for a in args {
+            if !SCENARIOS.contains(&a.as_str()) {
+                return Err(
+                    format!("unknown scenario `{a}`; known: {}", SCENARIOS.join(", ")).into(),
+                );
+            }
+        }
+        SCENARIOS
+            .iter()
+            .copied()
+            .filter(|s| args.iter().any(|a| a == s))
+            .collect()
+    };
+
+    eprintln!("interop: building ably-local");
+    run_checked(
+        Command::new(cargo())
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "ably-local",
+                "--bin",
+                "ably-local",
+            ])
+            .current_dir(&root),
+        "cargo build -p ably-local",
+    )?;
+    if !js.join("node_modules").join("ably").exists() {
+        eprintln!("interop: npm ci in {}", js.display());
+        run_checked(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&js),
+            "npm ci",
+        )?;
+    }
+
+    let bin = target_dir()
+        .join("debug")
+        .join(format!("ably-local{}", std::env::consts::EXE_SUFFIX));
+    let mut child = Command::new(&bin)
+        .args(["--listen", "127.0.0.1:0", "--key", KEY])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout from ably-local")?;
+    let service = Service(child);
+    let mut lines = BufReader::new(stdout);
+    let mut first = String::new();
+    lines.read_line(&mut first)?;
+    let addr = first
+        .trim()
+        .strip_prefix("ably-local listening on http://")
+        .ok_or_else(|| format!("unexpected first line from ably-local: {first:?}"))?
+        .to_owned();
+    // Keep reading what it prints so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = lines.read_to_end(&mut sink);
+    });
+    let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
+    eprintln!("interop: ably-local on {addr}");
+
+    let (mut passed, mut failed) = (0, 0);
+    let mut failures = Vec::new();
+    for name in chosen {
+        let start = Instant::now();
+        let mut node = Command::new("node")
+            .arg(dir.join(format!("{name}.mjs")))
+            .current_dir(&js)
+            .env("ABLY_LOCAL_PORT", &port)
+            .env("ABLY_LOCAL_KEY", KEY)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run node: {e}"))?;
+        let ok = wait_limited(&mut node, SCENARIO_LIMIT)?;
+        let secs = start.elapsed().as_secs_f64();
+        if ok {
+            passed += 1;
+            println!("ok   {name} ({secs:.1} s)");
+        } else {
+            failed += 1;
+            failures.push(name);
+            println!("FAIL {name} ({secs:.1} s)");
+        }
+    }
+    drop(service);
+    if !failures.is_empty() {
+        println!("failed: {}", failures.join(", "));
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        // The summary stays the last line: exit here rather than report an
+        // error after it.
+        std::process::exit(1);
+    }
+    Ok(())
+}
