@@ -77,26 +77,26 @@ fn parse_args() -> Result<Option<Config>, String> {
     Ok(Some(config))
 }
 
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, so
+/// call it before telling anyone the service is up.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -121,6 +121,13 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        let stop = match stop_signal() {
+            Ok(stop) => stop,
+            Err(e) => {
+                eprintln!("ably-local: cannot handle signals: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let server = match Server::start(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -139,7 +146,7 @@ fn main() -> ExitCode {
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        stop_signal().await;
+        stop.await;
         eprintln!("ably-local: shutting down");
         server.shutdown().await;
         ExitCode::SUCCESS
