@@ -743,3 +743,22 @@ fn the_same_inputs_give_the_same_outputs() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn apps_are_separate() {
+    let mut net = Net::new();
+    net.hub
+        .add_app_with_key("other", "other.k:s2")
+        .expect("key");
+    net.connect(1, "");
+    let frames = net.open(2, "key=other.k:s2");
+    assert_eq!(frames[0].action, Action::Connected);
+    net.attach(1, "same-name");
+    net.attach(2, "same-name");
+    net.publish(1, "same-name", 0, vec![Message::new("a", "app one")]);
+    assert!(data_of(&net.take(2)).is_empty(), "no crossing between apps");
+    assert_eq!(data_of(&net.take(1)), [Data::from("app one")]);
+    // A key of one app is not a key of the other.
+    let frames = net.open(3, "key=other.k:secret");
+    assert_eq!(frames[0].error.as_ref().map(|e| e.code), Some(40101));
+}
