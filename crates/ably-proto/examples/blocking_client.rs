@@ -149,6 +149,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         message.action, message.client_id
                     );
                 }
+                Output::Event(Event::Annotation {
+                    channel,
+                    annotation,
+                }) => {
+                    println!(
+                        "annotation on {channel}: {:?} {:?}",
+                        annotation.annotation_type, annotation.name
+                    );
+                }
                 Output::Event(Event::Log(record)) => println!("log: {}", record.message),
                 Output::Event(Event::Completed(id, result)) => {
                     println!("operation {} completed: {result:?}", id.0);

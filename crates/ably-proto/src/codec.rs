@@ -147,10 +147,9 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     let fast = match format {
         Format::Json => serde_json::from_slice::<T>(bytes).ok(),
         Format::MsgPack => {
-            let mut rest = bytes;
-            let mut de = rmp_serde::Deserializer::new(&mut rest);
+            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
             match serde::Deserialize::deserialize(&mut de) {
-                Ok(v) if rest.is_empty() => Some(v),
+                Ok(v) if msgpack_value_len(bytes) == Some(bytes.len()) => Some(v),
                 Ok(_) => {
                     return Err(CodecError {
                         format,
@@ -170,6 +169,62 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
         }
         None => Err(explain_decode_error::<T>(bytes, format)),
     }
+}
+
+/// The length of the first MessagePack value in `bytes`, or `None` if it is
+/// cut short or malformed. Iterative, so nesting depth costs no stack.
+fn msgpack_value_len(bytes: &[u8]) -> Option<usize> {
+    fn be(bytes: &[u8], at: usize, n: usize) -> Option<usize> {
+        let slice = bytes.get(at..at.checked_add(n)?)?;
+        Some(
+            slice
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+        )
+    }
+    let mut pos = 0usize;
+    let mut pending = 1usize; // values still to skip
+    while pending > 0 {
+        pending -= 1;
+        let b = *bytes.get(pos)?;
+        pos += 1;
+        let (skip, items) = match b {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+            0x80..=0x8f => (0, 2 * usize::from(b & 0x0f)),
+            0x90..=0x9f => (0, usize::from(b & 0x0f)),
+            0xa0..=0xbf => (usize::from(b & 0x1f), 0),
+            0xc4 | 0xd9 => (1 + be(bytes, pos, 1)?, 0),
+            0xc5 | 0xda => (2 + be(bytes, pos, 2)?, 0),
+            0xc6 | 0xdb => (4 + be(bytes, pos, 4)?, 0),
+            0xc7 => (2 + be(bytes, pos, 1)?, 0),
+            0xc8 => (3 + be(bytes, pos, 2)?, 0),
+            0xc9 => (5 + be(bytes, pos, 4)?, 0),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 => (2, 0),
+            0xca | 0xce | 0xd2 => (4, 0),
+            0xcb | 0xcf | 0xd3 => (8, 0),
+            0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xd6 => (5, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xdc => (2, be(bytes, pos, 2)?),
+            0xdd => (4, be(bytes, pos, 4)?),
+            0xde => (2, 2 * be(bytes, pos, 2)?),
+            0xdf => (4, be(bytes, pos, 4)?.checked_mul(2)?),
+            0xc1 => return None,
+        };
+        pos = pos.checked_add(skip)?;
+        if pos > bytes.len() {
+            return None;
+        }
+        // Every value takes at least one byte: more than that is malformed.
+        pending = pending.checked_add(items)?;
+        if pending > bytes.len() - pos {
+            return None;
+        }
+    }
+    Some(pos)
 }
 
 /// Decodes a frame of the realtime protocol.

@@ -49,8 +49,9 @@ pub use channel_options::ChannelOptions;
 pub use crypto::CipherParams;
 pub use error::ErrorInfo;
 pub use wire::{
-    Action, AuthDetails, ChannelMode, ChannelModes, ConnectionDetails, Data, Flags, Message,
-    MessageAction, MessageVersion, PresenceAction, PresenceMessage, ProtocolMessage, PublishResult,
+    Action, Annotation, AnnotationAction, AuthDetails, ChannelMode, ChannelModes,
+    ConnectionDetails, Data, Flags, Message, MessageAction, MessageVersion, PresenceAction,
+    PresenceMessage, ProtocolMessage, PublishResult,
 };
 
 /// Re-exported so that callers can pass any RNG.

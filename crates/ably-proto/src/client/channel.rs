@@ -124,9 +124,18 @@ pub(crate) struct Channel {
     /// Attach retries since the last ATTACHED, for backoff (RTB1).
     retry_count: u32,
     pub(crate) timer: Option<(Instant, ChannelTimer)>,
+    /// The last message, for vcdiff deltas (RTL19, RTL20).
+    pub(crate) delta: super::delta::DeltaBase,
 }
 
 impl Channel {
+    /// Whether setting these options reattaches: new params or modes while
+    /// attaching or attached (RTL16a, RTS3c1).
+    fn needs_reattach(&self, options: &ChannelOptions) -> bool {
+        (self.options.params != options.params || self.options.modes != options.modes)
+            && matches!(self.state, ChannelState::Attached | ChannelState::Attaching)
+    }
+
     pub(crate) fn new(name: String, options: ChannelOptions) -> Channel {
         Channel {
             presence: Default::default(),
@@ -145,6 +154,7 @@ impl Channel {
             attach_from_suspended: false,
             retry_count: 0,
             timer: None,
+            delta: Default::default(),
         }
     }
 }
@@ -195,6 +205,45 @@ impl ChannelView<'_> {
     pub fn attach_serial(&self) -> Option<&str> {
         self.channel.attach_serial.as_deref()
     }
+}
+
+/// Options of a derived channel (DO2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeriveOptions {
+    /// A JMESPath filter expression (DO2a).
+    pub filter: String,
+}
+
+/// The name of a derived channel for `Channels#getDerived` (RTS5a):
+/// `[filter=<base64 filter>]name` (RTS5a1), with the params of `options`,
+/// if any, as a query after the filter: `[filter=<base64>?rewind=1]name`
+/// (RTS5a2). Get it with [`Command::GetChannel`](super::Command::GetChannel)
+/// and the same options.
+pub fn derived_channel_name(
+    name: &str,
+    derive: &DeriveOptions,
+    options: Option<&ChannelOptions>,
+) -> String {
+    use base64::Engine as _;
+    let filter = base64::engine::general_purpose::STANDARD.encode(derive.filter.as_bytes());
+    let query = options
+        .filter(|o| !o.params.is_empty())
+        .map(|o| {
+            let pairs: Vec<String> = o
+                .params
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        super::url::encode_component(k),
+                        super::url::encode_component(v)
+                    )
+                })
+                .collect();
+            format!("?{}", pairs.join("&"))
+        })
+        .unwrap_or_default();
+    format!("[filter={filter}{query}]{name}")
 }
 
 /// Inputs of the channel state machine.
@@ -278,6 +327,12 @@ impl Client {
                     self.complete(op, Err(err.clone()));
                 }
             }
+            (C::Attaching, ChanEvent::Detach(ops)) if !connected => {
+                // RTL5l: no ATTACH is pending on a transport; detach at once
+                // (the waiting attach fails with the DETACHED outcome).
+                self.chan(name).detach_ops.extend(ops);
+                self.set_channel_state(name, C::Detached, None, Flags::NONE);
+            }
             (C::Attaching, ChanEvent::Detach(ops)) => self.queue_next(name, Next::Detach, ops), // RTL5i
             (C::Detaching, ChanEvent::Detach(ops)) => self.chan(name).detach_ops.extend(ops),
             (C::Suspended, ChanEvent::Detach(ops)) => {
@@ -305,6 +360,7 @@ impl Client {
             // ATTACHED
             (C::Attaching, ChanEvent::Attached(pm)) => {
                 self.take_attached(name, &pm);
+                self.chan(name).error_reason = None; // RTL4c; set again from pm.error
                 self.set_channel_state(name, C::Attached, pm.error.clone(), pm.flags);
             }
             (C::Attached, ChanEvent::Attached(pm)) => {
@@ -413,9 +469,13 @@ impl Client {
     // ---- helpers -----------------------------------------------------------
 
     pub(crate) fn chan(&mut self, name: &str) -> &mut Channel {
-        self.channels
-            .entry(name.to_owned())
-            .or_insert_with(|| Channel::new(name.to_owned(), ChannelOptions::default()))
+        // Look up first: this runs for every frame, and a key String for
+        // `entry` would be an allocation each time.
+        if !self.channels.contains_key(name) {
+            let channel = Channel::new(name.to_owned(), ChannelOptions::default());
+            self.channels.insert(name.to_owned(), channel);
+        }
+        self.channels.get_mut(name).expect("inserted above")
     }
 
     /// A read-only view of a channel, if it exists.
@@ -423,6 +483,23 @@ impl Client {
         self.channels
             .get(name)
             .map(|channel| ChannelView { channel })
+    }
+
+    /// The `fromSerial` bound of a history request with `untilAttach`: the
+    /// channel's attachSerial (RTL10b, RTL15c); `None` if the service gave
+    /// none. Fails unless the channel is attached (RTL10b).
+    pub fn until_attach_serial(&self, name: &str) -> Result<Option<&str>, ErrorInfo> {
+        match self.channels.get(name) {
+            Some(ch) if ch.state == C::Attached => Ok(ch.attach_serial.as_deref()),
+            other => Err(ErrorInfo::new(
+                codes::BAD_REQUEST,
+                400,
+                format!(
+                    "untilAttach requires channel {name} to be attached; it is {} (RTL10b)",
+                    other.map_or(C::Initialized, |c| c.state)
+                ),
+            )),
+        }
     }
 
     /// The names of the channels, sorted (RTS2).
@@ -688,6 +765,8 @@ impl Client {
         if !self.channels.contains_key(&name) {
             return; // a channel this client never made: nothing to deliver to
         }
+        // RTL18c: a recovery attaches from the frame before a failed delta.
+        let previous_serial = self.chan(&name).channel_serial.clone();
         // RTL15b
         if matches!(
             pm.action,
@@ -712,14 +791,22 @@ impl Client {
                 pm.fill_inherited_fields();
                 let cipher = self.chan(&name).options.cipher.clone();
                 for mut message in std::mem::take(&mut pm.messages) {
-                    if let Err(err) = message.decode(cipher.as_ref()) {
+                    // RTL21: in index order, each the base of the next.
+                    if let Err(err) = self.decode_received(&name, &mut message, cipher.as_ref()) {
                         if err.code == codes::DELTA_DECODING_FAILED {
                             // RTL18: log, discard, reattach.
                             self.log_error(
                                 "vcdiff delta could not be applied; reattaching",
                                 err.clone(),
                             );
+                            self.chan(&name).channel_serial = previous_serial;
                             self.channel_step(&name, ChanEvent::DeltaFailed(err));
+                            return;
+                        }
+                        if err.code == super::delta::NO_VCDIFF_DECODER {
+                            // PC3: no deltas can be read on this channel.
+                            self.log_error("vcdiff delta without a decoder", err.clone());
+                            self.channel_step(&name, ChanEvent::Error(err));
                             return;
                         }
                         // RSL6b: report, still deliver.
@@ -732,6 +819,7 @@ impl Client {
                 }
             }
             Action::Presence | Action::Sync => self.presence_frame(&name, pm),
+            Action::Annotation => self.annotation_frame(&name, pm),
             _ => {}
         }
     }
@@ -741,8 +829,7 @@ impl Client {
     /// completes on ATTACHED (RTL16a); otherwise completes at once.
     pub(crate) fn set_channel_options(&mut self, op: OpId, name: &str, options: ChannelOptions) {
         let ch = self.chan(name);
-        let reattach = (ch.options.params != options.params || ch.options.modes != options.modes)
-            && matches!(ch.state, C::Attached | C::Attaching);
+        let reattach = ch.needs_reattach(&options);
         ch.options = options;
         if reattach {
             ch.attach_ops.push(op);
@@ -761,6 +848,25 @@ impl Client {
         } else {
             self.complete(op, Ok(Completion::Done));
         }
+    }
+
+    /// `Channels#get` with optional options (RTS3a, RTS3b, RTS3c); refuses
+    /// options that would reattach (RTS3c1).
+    pub(crate) fn get_channel(&mut self, op: OpId, name: &str, options: Option<ChannelOptions>) {
+        let ch = self.chan(name);
+        if let Some(options) = options {
+            if ch.needs_reattach(&options) {
+                let err = ErrorInfo::new(
+                    codes::BAD_REQUEST,
+                    400,
+                    format!("these options would reattach channel {name}; use setOptions (RTS3c1)"),
+                );
+                self.complete(op, Err(err));
+                return;
+            }
+            ch.options = options;
+        }
+        self.complete(op, Ok(Completion::Done));
     }
 
     /// Detaches and forgets a channel (RTS4a).

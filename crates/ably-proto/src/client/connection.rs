@@ -624,7 +624,9 @@ impl Client {
                 self.connection_id = None;
                 self.connection_key = None;
                 let err = self.state_error(next);
-                self.fail_messages(err.clone()); // RTN7e
+                // RTN7e: awaiting messages fail with the reason for the
+                // state change, when there is one.
+                self.fail_messages(reason.clone().unwrap_or_else(|| err.clone()));
                 self.fail_pings(err.clone());
                 // RTC8b1: authorize() fails with the error that ended the
                 // connection, when there is one.

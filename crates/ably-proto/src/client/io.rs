@@ -25,6 +25,9 @@ pub struct Generation(pub u64);
 pub struct RequestId(pub u64);
 
 /// An input to [`Client::handle`](super::Client::handle).
+// Inputs are moved straight into the core; boxing large variants would
+// cost an allocation per command for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// An application command.
@@ -46,6 +49,7 @@ pub enum Input {
 }
 
 /// Application commands.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Connect, or reconnect now (RTN11).
@@ -82,6 +86,17 @@ pub enum Command {
         /// The options.
         options: crate::ChannelOptions,
     },
+    /// `Channels#get`: create the channel if it does not exist (RTS3a).
+    /// With options, set them on a new channel (RTS3b) or replace those of
+    /// an existing one (RTS3c); options that would make `setOptions`
+    /// reattach (new params or modes while attaching or attached) fail with
+    /// 40000 and change nothing (RTS3c1). Completes at once.
+    GetChannel {
+        /// The channel name.
+        channel: String,
+        /// The options, if given.
+        options: Option<crate::ChannelOptions>,
+    },
     /// Detach and forget a channel (RTS4).
     ReleaseChannel {
         /// The channel name.
@@ -100,6 +115,40 @@ pub enum Command {
         channel: String,
         /// Filters and whether to wait for the sync.
         query: super::presence::PresenceQuery,
+    },
+    /// Publish (`Create`) or delete (`Delete`) an annotation of a message
+    /// (RTAN1, RTAN2): sends an ANNOTATION frame with `action` and
+    /// `message_serial` set on the annotation (RSAN1c1, RSAN1c2, RTAN1c).
+    /// Fails with 40003 without a type or serial (RSAN1a3), and as a publish
+    /// does in the connection and channel states of RTL6c (RTAN1b);
+    /// completes on ACK or NACK (RTAN1d).
+    Annotate {
+        /// The channel name.
+        channel: String,
+        /// The serial of the annotated message (RSAN1a).
+        message_serial: String,
+        /// Create or delete.
+        action: crate::AnnotationAction,
+        /// The annotation, data already encoded (RSAN1c3).
+        annotation: crate::Annotation,
+    },
+    /// `updateMessage`, `deleteMessage` or `appendMessage` (RTL32): sends a
+    /// MESSAGE frame with this one message, `action` set (RTL32b1) and
+    /// `version` set to `operation` if given (RTL32b2), and `params` in
+    /// the frame (RTL32e). Fails with 40003 without a serial (RTL32a);
+    /// completes like a publish, with [`Completion::Published`] whose first
+    /// serial is the version serial (RTL32d).
+    EditMessage {
+        /// The channel name.
+        channel: String,
+        /// `Update`, `Delete` or `Append`.
+        action: crate::MessageAction,
+        /// The message, with its serial; payload already encoded.
+        message: crate::Message,
+        /// The MessageOperation: clientId, description, metadata.
+        operation: Option<crate::MessageVersion>,
+        /// Publish params, already stringified (RTC1f).
+        params: std::collections::BTreeMap<String, String>,
     },
 }
 
@@ -240,6 +289,13 @@ pub enum Event {
         /// The event.
         message: crate::PresenceMessage,
     },
+    /// An annotation arrived on an attached channel, payload decoded (RTAN4b).
+    Annotation {
+        /// The channel.
+        channel: String,
+        /// The annotation.
+        annotation: crate::Annotation,
+    },
 }
 
 /// How much a log record matters.
@@ -275,6 +331,10 @@ pub enum Completion {
     Authorized(TokenDetails),
     /// Presence members (RTP11).
     Members(Vec<crate::PresenceMessage>),
+    /// A publish was acknowledged: the serials from the ACK's `res`, one per
+    /// published message; `None` for a message the service conflated or
+    /// when the ACK carried no serials (RTL6j, PBR2a, TR4s).
+    Published(Vec<Option<String>>),
 }
 
 /// Connection states (RTN27).

@@ -30,7 +30,10 @@
 mod auth;
 mod channel;
 mod connection;
+mod delta;
+mod filter;
 mod io;
+mod message_ops;
 mod options;
 mod presence;
 mod publish;
@@ -47,15 +50,19 @@ use rand_core::{RngCore, SeedableRng};
 use crate::codec::{self, Format};
 use crate::{Action, ConnectionDetails, ErrorInfo, Message, ProtocolMessage};
 
-pub use channel::{ChannelState, ChannelStateChange, ChannelView};
+pub use channel::{
+    ChannelState, ChannelStateChange, ChannelView, DeriveOptions, derived_channel_name,
+};
 pub use connection::{backoff_coefficient, jitter_coefficient};
+pub use delta::{NO_VCDIFF_DECODER, VcdiffDecoder};
+pub use filter::MessageFilter;
 pub use io::{
     AuthResponse, Command, Completion, ConnectionState, ConnectionStateChange, Event, Frame,
     Generation, HttpRequest, HttpResponse, Input, LogLevel, LogRecord, OpId, Output, RequestId,
     TimerKind, TransportEvent,
 };
 pub use options::{AuthUrl, ClientOptions, TokenSource};
-pub use presence::{PresenceQuery, PresenceRequest};
+pub use presence::{LocalPresenceMap, PresenceMap, PresenceQuery, PresenceRequest};
 pub use publish::MAX_OUTSTANDING_FRAMES;
 pub use recovery::RecoveryKey;
 pub use time::{Instant, Now};
@@ -135,6 +142,8 @@ pub struct Client {
     /// Operations the core started itself (e.g. presence re-entry).
     internal_ops: BTreeMap<OpId, InternalOp>,
     next_internal_op: u64,
+    /// The vcdiff decoder plugin, if given (PC3).
+    vcdiff: Option<delta::Plugin>,
 }
 
 /// An operation the core started itself; its completion is handled inside.
@@ -181,6 +190,7 @@ impl Client {
             channels: BTreeMap::new(),
             internal_ops: BTreeMap::new(),
             next_internal_op: 0,
+            vcdiff: None,
             recover,
             auth,
             authorize: None,
@@ -363,6 +373,7 @@ impl Client {
             Command::SetChannelOptions { channel, options } => {
                 self.set_channel_options(op, &channel, options)
             }
+            Command::GetChannel { channel, options } => self.get_channel(op, &channel, options),
             Command::ReleaseChannel { channel } => self.release_channel(op, &channel),
             Command::Presence { channel, request } => {
                 self.on_command_presence(op, &channel, request)
@@ -370,6 +381,19 @@ impl Client {
             Command::PresenceGet { channel, query } => {
                 self.on_command_presence_get(op, &channel, query)
             }
+            Command::Annotate {
+                channel,
+                message_serial,
+                action,
+                annotation,
+            } => self.on_command_annotate(op, channel, message_serial, action, annotation),
+            Command::EditMessage {
+                channel,
+                action,
+                message,
+                operation,
+                params,
+            } => self.on_command_edit_message(op, channel, action, message, operation, params),
         }
     }
 
@@ -625,14 +649,24 @@ impl Client {
     fn on_ack(&mut self, pm: ProtocolMessage, ok: bool) {
         let serial = pm.msg_serial.unwrap_or(0);
         let count = u64::from(pm.count.unwrap_or(1));
-        let ops = self.publish.acknowledge(serial, count);
-        for op in ops {
-            let result = if ok {
-                Ok(Completion::Done)
-            } else {
+        for out in self.publish.acknowledge(serial, count) {
+            let result = if !ok {
                 Err(PublishQueue::nack_error(pm.error.clone()))
+            } else if out.frame.action == Action::Message {
+                // RTL6j, TR4s: `res` holds one PublishResult per frame the
+                // ACK covers, in msgSerial order from `serial`.
+                let serials = out
+                    .frame
+                    .msg_serial
+                    .and_then(|s| s.checked_sub(serial))
+                    .and_then(|i| pm.res.as_ref()?.get(usize::try_from(i).ok()?))
+                    .map(|r| r.serials.clone())
+                    .unwrap_or_else(|| vec![None; out.frame.messages.len()]);
+                Ok(Completion::Published(serials))
+            } else {
+                Ok(Completion::Done)
             };
-            self.complete(op, result);
+            self.complete(out.op, result);
         }
     }
 

@@ -58,13 +58,11 @@ impl Default for PresenceQuery {
 /// One channel's presence state.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Presence {
-    /// memberKey -> member (action PRESENT, or ABSENT during a sync) (RTP2).
-    members: BTreeMap<String, PresenceMessage>,
+    /// memberKey -> member, and the SYNC in progress (RTP2, RTP18).
+    members: PresenceMap,
     /// clientId -> this connection's own member (RTP17, RTP17h).
-    local: BTreeMap<String, PresenceMessage>,
-    syncing: bool,
+    local: LocalPresenceMap,
     sync_sequence: Option<String>,
-    residual: BTreeSet<String>,
     /// The first sync finished (RTP13).
     pub(crate) sync_complete: bool,
     /// Actions waiting for the channel to attach (RTP16b).
@@ -76,9 +74,7 @@ pub(crate) struct Presence {
 impl Presence {
     /// The present members (not ABSENT).
     fn present(&self) -> impl Iterator<Item = &PresenceMessage> {
-        self.members
-            .values()
-            .filter(|m| m.action == PresenceAction::Present)
+        self.members.values()
     }
 
     /// Members matching a query.
@@ -111,13 +107,188 @@ fn serial_and_index(m: &PresenceMessage) -> Option<(u64, u64)> {
 
 /// Whether `incoming` is newer than `existing` (RTP2b).
 fn is_newer(incoming: &PresenceMessage, existing: &PresenceMessage) -> bool {
-    if !is_synthesized(incoming) && !is_synthesized(existing) {
+    // Serials order the messages of one connection only; the RTP17 map,
+    // keyed by clientId, may compare members of two connections (RTP17h).
+    let same_connection = incoming.connection_id == existing.connection_id;
+    if same_connection && !is_synthesized(incoming) && !is_synthesized(existing) {
         if let (Some(a), Some(b)) = (serial_and_index(incoming), serial_and_index(existing)) {
             return a > b; // RTP2b2
         }
     }
     // RTP2b1, RTP2b1a: by timestamp; equal means the incoming one wins.
     incoming.timestamp.unwrap_or(0) >= existing.timestamp.unwrap_or(0)
+}
+
+/// The members present on a channel (RTP2): memberKey (TP3h) -> the
+/// latest message of the member, stored with action PRESENT, or ABSENT
+/// for a LEAVE during a SYNC (RTP2h2a). It also tracks a SYNC in progress
+/// (RTP18) and its residual members (RTP19).
+#[derive(Clone, Debug, Default)]
+pub struct PresenceMap {
+    members: BTreeMap<String, PresenceMessage>,
+    syncing: bool,
+    residual: BTreeSet<String>,
+}
+
+impl PresenceMap {
+    /// An empty map, no SYNC in progress.
+    pub fn new() -> PresenceMap {
+        PresenceMap::default()
+    }
+
+    /// Applies an ENTER, UPDATE or PRESENT (RTP2d): stores it with action
+    /// PRESENT (RTP2d2) and returns it with its original action for
+    /// subscribers (RTP2d1); `None` if the map holds a newer message for
+    /// the member (RTP2a, RTP2b, RTP2c). A member seen during a SYNC is no
+    /// longer residual even when the message is stale (RTP19).
+    pub fn put(&mut self, msg: PresenceMessage) -> Option<PresenceMessage> {
+        let key = msg.member_key();
+        self.residual.remove(&key);
+        if let Some(existing) = self.members.get(&key) {
+            if !is_newer(&msg, existing) {
+                return None; // RTP2a
+            }
+        }
+        let mut stored = msg.clone();
+        stored.action = PresenceAction::Present; // RTP2d2
+        self.members.insert(key, stored);
+        Some(msg)
+    }
+
+    /// Applies a LEAVE (RTP2h): outside a SYNC the member goes and the
+    /// LEAVE is returned for subscribers (RTP2h1); during a SYNC the member
+    /// is kept as ABSENT and nothing is returned (RTP2h2a). `None` too when
+    /// the member is unknown or the map holds a newer message (RTP2a).
+    pub fn remove(&mut self, msg: PresenceMessage) -> Option<PresenceMessage> {
+        let key = msg.member_key();
+        self.residual.remove(&key);
+        let existing = self.members.get(&key)?; // RTP2h: only a known member leaves
+        if !is_newer(&msg, existing) {
+            return None; // RTP2a
+        }
+        if self.syncing {
+            let mut stored = msg;
+            stored.action = PresenceAction::Absent; // RTP2h2a
+            self.members.insert(key, stored);
+            None
+        } else {
+            self.members.remove(&key); // RTP2h1b
+            Some(msg) // RTP2h1a
+        }
+    }
+
+    /// The stored message of a member, PRESENT or ABSENT, by memberKey.
+    pub fn get(&self, member_key: &str) -> Option<&PresenceMessage> {
+        self.members.get(member_key)
+    }
+
+    /// The present members (not ABSENT ones).
+    pub fn values(&self) -> impl Iterator<Item = &PresenceMessage> {
+        self.members
+            .values()
+            .filter(|m| m.action == PresenceAction::Present)
+    }
+
+    /// Forgets every member and any SYNC in progress (RTP5a).
+    pub fn clear(&mut self) {
+        self.members.clear();
+        self.syncing = false;
+        self.residual.clear();
+    }
+
+    /// A SYNC starts (RTP18a): every member now in the map is residual
+    /// until seen; a SYNC already in progress is discarded.
+    pub fn start_sync(&mut self) {
+        self.syncing = true;
+        self.residual = self.members.keys().cloned().collect();
+    }
+
+    /// The SYNC ends (RTP18b): residual members go and are returned as
+    /// synthesized LEAVEs with no id and timestamp `now_ms` (RTP19);
+    /// ABSENT members go without an event (RTP2h2b). Without a SYNC in
+    /// progress nothing changes.
+    pub fn end_sync(&mut self, now_ms: i64) -> Vec<PresenceMessage> {
+        if !self.syncing {
+            return Vec::new(); // RTP18
+        }
+        self.syncing = false;
+        let mut leaves = Vec::new();
+        for key in std::mem::take(&mut self.residual) {
+            if let Some(member) = self.members.remove(&key) {
+                if member.action == PresenceAction::Present {
+                    leaves.push(synthesized_leave(member, now_ms));
+                }
+            }
+        }
+        self.members
+            .retain(|_, m| m.action != PresenceAction::Absent);
+        leaves
+    }
+
+    /// Whether a SYNC is in progress (RTP18).
+    pub fn is_sync_in_progress(&self) -> bool {
+        self.syncing
+    }
+}
+
+/// The members this connection entered (RTP17), for automatic re-entry
+/// (RTP17i): keyed by clientId only (RTP17h), with the newness rules of
+/// [`PresenceMap`]. The core applies only messages of the current
+/// connection (RTP17b).
+#[derive(Clone, Debug, Default)]
+pub struct LocalPresenceMap {
+    members: BTreeMap<String, PresenceMessage>,
+}
+
+impl LocalPresenceMap {
+    /// An empty map.
+    pub fn new() -> LocalPresenceMap {
+        LocalPresenceMap::default()
+    }
+
+    /// Applies an ENTER, UPDATE or PRESENT, stored with action PRESENT
+    /// (RTP17b, RTP2d2), unless the map holds a newer message (RTP2a).
+    pub fn put(&mut self, msg: PresenceMessage) {
+        let key = msg.client_id.clone().unwrap_or_default();
+        if let Some(existing) = self.members.get(&key) {
+            if !is_newer(&msg, existing) {
+                return;
+            }
+        }
+        let mut stored = msg;
+        stored.action = PresenceAction::Present;
+        self.members.insert(key, stored);
+    }
+
+    /// Applies a LEAVE; a synthesized LEAVE (RTP2b1) is ignored and
+    /// returns false (RTP17b).
+    pub fn remove(&mut self, msg: &PresenceMessage) -> bool {
+        if is_synthesized(msg) {
+            return false;
+        }
+        let key = msg.client_id.clone().unwrap_or_default();
+        if let Some(existing) = self.members.get(&key) {
+            if is_newer(msg, existing) {
+                self.members.remove(&key);
+            }
+        }
+        true
+    }
+
+    /// The member with this clientId.
+    pub fn get(&self, client_id: &str) -> Option<&PresenceMessage> {
+        self.members.get(client_id)
+    }
+
+    /// Every member.
+    pub fn values(&self) -> impl Iterator<Item = &PresenceMessage> {
+        self.members.values()
+    }
+
+    /// Forgets every member (RTP5a).
+    pub fn clear(&mut self) {
+        self.members.clear();
+    }
 }
 
 impl Client {
@@ -229,11 +400,22 @@ impl Client {
                 ) {
                     self.channel_step(name, super::channel::ChanEvent::Attach(Vec::new())); // RTL33b
                 }
+                let state = self.chan(name).state;
+                if matches!(state, ChannelState::Initialized | ChannelState::Detached) {
+                    // RTL33b1, RTL4b: the connection refused the implicit attach.
+                    let err = self.state_error(self.state);
+                    self.complete(op, Err(err));
+                    return;
+                }
                 let p = &self.chan(name).presence;
-                let ready = !q.wait_for_sync
-                    || (p.sync_complete
-                        && !p.syncing
-                        && self.chan(name).state == ChannelState::Attached);
+                let ready = if q.wait_for_sync {
+                    p.sync_complete
+                        && !p.members.is_sync_in_progress()
+                        && state == ChannelState::Attached
+                } else {
+                    // RTL33a, RTL33b: no sync to wait for, only the attach.
+                    matches!(state, ChannelState::Attached | ChannelState::Suspended)
+                };
                 if ready {
                     let members = self.chan(name).presence.query(&q);
                     self.complete(op, Ok(Completion::Members(members)));
@@ -247,6 +429,17 @@ impl Client {
     fn answer_gets(&mut self, name: &str) {
         let gets = std::mem::take(&mut self.chan(name).presence.gets);
         for (op, q) in gets {
+            let members = self.chan(name).presence.query(&q);
+            self.complete(op, Ok(Completion::Members(members)));
+        }
+    }
+
+    /// RTL33b: `get()`s without waitForSync waited for the attach only.
+    fn answer_gets_without_sync(&mut self, name: &str) {
+        let gets = std::mem::take(&mut self.chan(name).presence.gets);
+        let (now, later): (Vec<_>, Vec<_>) = gets.into_iter().partition(|(_, q)| !q.wait_for_sync);
+        self.chan(name).presence.gets = later;
+        for (op, q) in now {
             let members = self.chan(name).presence.query(&q);
             self.complete(op, Ok(Completion::Members(members)));
         }
@@ -279,7 +472,7 @@ impl Client {
                 None => (None, String::new()),
             };
             let p = &mut self.chan(name).presence;
-            if !p.syncing || p.sync_sequence != sequence {
+            if !p.members.is_sync_in_progress() || p.sync_sequence != sequence {
                 self.start_sync(name);
                 self.chan(name).presence.sync_sequence = sequence;
             }
@@ -297,28 +490,16 @@ impl Client {
     }
 
     fn start_sync(&mut self, name: &str) {
-        let p = &mut self.chan(name).presence;
-        p.syncing = true;
-        p.residual = p.members.keys().cloned().collect();
+        self.chan(name).presence.members.start_sync();
     }
 
     /// RTP19: residual members leave; ABSENT entries go (RTP2h2b).
     fn end_sync(&mut self, name: &str) {
         let now_ms = self.now.wall_ms;
         let p = &mut self.chan(name).presence;
-        p.syncing = false;
         p.sync_complete = true;
         p.sync_sequence = None;
-        let residual = std::mem::take(&mut p.residual);
-        let mut leaves = Vec::new();
-        for key in residual {
-            if let Some(member) = p.members.remove(&key) {
-                if member.action == PresenceAction::Present {
-                    leaves.push(synthesized_leave(member, now_ms));
-                }
-            }
-        }
-        p.members.retain(|_, m| m.action != PresenceAction::Absent);
+        let leaves = p.members.end_sync(now_ms);
         for leave in leaves {
             self.emit(Event::Presence {
                 channel: name.to_owned(),
@@ -332,56 +513,33 @@ impl Client {
     /// the set (RTP2a, RTP2d, RTP2h, RTP17b).
     fn apply_presence(&mut self, name: &str, msg: PresenceMessage) {
         let own_connection = self.connection_id.clone();
-        let key = msg.member_key();
         let p = &mut self.chan(name).presence;
         // RTP17b: this connection's own members, keyed by clientId.
         if own_connection.is_some() && msg.connection_id == own_connection {
-            let client = msg.client_id.clone().unwrap_or_default();
             match msg.action {
                 PresenceAction::Enter | PresenceAction::Present | PresenceAction::Update => {
-                    p.local.insert(client, msg.clone());
+                    p.local.put(msg.clone());
                 }
-                PresenceAction::Leave if !is_synthesized(&msg) => {
-                    p.local.remove(&client);
+                PresenceAction::Leave => {
+                    p.local.remove(&msg); // ignores a synthesized LEAVE
                 }
                 _ => {}
             }
         }
-        // RTP19: a member seen during the sync is not residual, even when
-        // the message seen is not newer than what the map holds.
-        p.residual.remove(&key);
-        if let Some(existing) = p.members.get(&key) {
-            if !is_newer(&msg, existing) {
-                return; // RTP2a
-            }
-        }
-        match msg.action {
+        // RTP2d1, RTP2h1a: what changed the set goes to subscribers with
+        // its original action.
+        let emitted = match msg.action {
             PresenceAction::Enter | PresenceAction::Update | PresenceAction::Present => {
-                let mut stored = msg.clone();
-                stored.action = PresenceAction::Present; // RTP2d2
-                p.members.insert(key, stored);
-                self.emit(Event::Presence {
-                    channel: name.to_owned(),
-                    message: msg,
-                }); // RTP2d1
+                p.members.put(msg)
             }
-            PresenceAction::Leave => {
-                if !p.members.contains_key(&key) {
-                    return; // RTP2h: only a known member leaves
-                }
-                if p.syncing {
-                    let mut stored = msg;
-                    stored.action = PresenceAction::Absent; // RTP2h2a
-                    p.members.insert(key, stored);
-                } else {
-                    p.members.remove(&key); // RTP2h1b
-                    self.emit(Event::Presence {
-                        channel: name.to_owned(),
-                        message: msg,
-                    }); // RTP2h1a
-                }
-            }
-            _ => {}
+            PresenceAction::Leave => p.members.remove(msg),
+            _ => None,
+        };
+        if let Some(message) = emitted {
+            self.emit(Event::Presence {
+                channel: name.to_owned(),
+                message,
+            });
         }
     }
 
@@ -399,17 +557,14 @@ impl Client {
                 if flags.contains(Flags::HAS_PRESENCE) {
                     self.start_sync(name); // RTP1
                     self.chan(name).presence.sync_sequence = None;
+                    self.answer_gets_without_sync(name);
                 } else {
-                    // RTP19a: nobody is present.
+                    // RTP19a: nobody is present: an empty SYNC.
                     let now_ms = self.now.wall_ms;
                     let p = &mut self.chan(name).presence;
-                    let leaves: Vec<PresenceMessage> = std::mem::take(&mut p.members)
-                        .into_values()
-                        .filter(|m| m.action == PresenceAction::Present)
-                        .map(|m| synthesized_leave(m, now_ms))
-                        .collect();
-                    p.syncing = false;
-                    p.residual.clear();
+                    p.members.start_sync();
+                    let leaves = p.members.end_sync(now_ms);
+                    p.sync_sequence = None;
                     p.sync_complete = true;
                     for leave in leaves {
                         self.emit(Event::Presence {
@@ -438,8 +593,6 @@ impl Client {
                 let p = &mut self.chan(name).presence;
                 p.members.clear();
                 p.local.clear();
-                p.syncing = false;
-                p.residual.clear();
                 p.sync_complete = false;
                 self.fail_gets(name, err);
             }

@@ -44,8 +44,8 @@ impl PublishQueue {
     }
 
     /// Completes the frames an ACK or NACK covers: serials
-    /// `serial..serial+count` (RTN7a). Returns the completed operations.
-    pub(crate) fn acknowledge(&mut self, serial: u64, count: u64) -> Vec<OpId> {
+    /// `serial..serial+count` (RTN7a). Returns the completed frames.
+    pub(crate) fn acknowledge(&mut self, serial: u64, count: u64) -> Vec<Outgoing> {
         let end = serial.saturating_add(count.max(1));
         let mut done = Vec::new();
         while let Some(front) = self.in_flight.front() {
@@ -55,7 +55,7 @@ impl PublishQueue {
             }
             // Frames before `serial` were missed by the service's reply; they
             // are completed too, in order, as the ACK implies.
-            done.push(self.in_flight.pop_front().expect("front exists").op);
+            done.push(self.in_flight.pop_front().expect("front exists"));
         }
         done
     }

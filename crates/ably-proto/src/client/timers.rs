@@ -21,6 +21,9 @@ impl Timers {
     /// Removes and returns the kinds whose deadline is at or before `now`,
     /// earliest first.
     pub(crate) fn expire(&mut self, now: Instant) -> Vec<TimerKind> {
+        if self.next().is_none_or(|(at, _)| at > now) {
+            return Vec::new(); // the common case: nothing due
+        }
         let mut due: Vec<(Instant, TimerKind)> = self
             .0
             .iter()

@@ -4,6 +4,7 @@
 //! MessagePack; [`crate::codec`] turns them into frames and back.
 
 mod action;
+mod annotation;
 mod connection_details;
 mod data;
 mod flags;
@@ -15,6 +16,7 @@ mod protocol_message;
 mod wire_enum;
 
 pub use action::Action;
+pub use annotation::{Annotation, AnnotationAction};
 pub use connection_details::{AuthDetails, ConnectionDetails};
 pub use data::Data;
 pub use flags::{ChannelMode, ChannelModes, Flags};

@@ -560,15 +560,25 @@ fn rtc8a1_successful_reauth_update_event_0() {
 
 /// realtime/unit/RTC8a1/capability-downgrade-channel-failed-1
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtc8a1_capability_downgrade_channel_failed_1() {
+    use ably_proto::client::ChannelState;
+    let channel = "private-channel";
     let mut h = Harness::new(callback_options());
     h.on_token = Some(Box::new(numbered_tokens));
     h.on_attempt = Some(Box::new(|_, _| connected_ok()));
     h.connect();
     h.await_state(Connected, WAIT);
-    // TODO(issue 4): attach "private-channel" (ATTACH answered by ATTACHED)
-    // and await channel state ATTACHED.
+    h.on_message = Some(Box::new(|pm| {
+        if pm.action == Action::Attach && pm.channel.as_deref() == Some("private-channel") {
+            vec![Reply::Send(attached("private-channel"))]
+        } else {
+            vec![]
+        }
+    }));
+    let attach = h.attach(channel);
+    assert_eq!(h.completion(attach), Some(Ok(Completion::Done)));
+    assert_eq!(h.channel_state(channel), ChannelState::Attached);
+    let mark = h.channel_changes(channel).len();
     h.on_message = Some(Box::new(|pm| {
         if pm.action == Action::Auth {
             let mut denied = error_frame(
@@ -577,6 +587,7 @@ fn rtc8a1_capability_downgrade_channel_failed_1() {
                 "Channel denied access based on given capability",
             );
             denied.channel = Some("private-channel".into());
+            // The channel ERROR follows the CONNECTED, in order.
             vec![
                 Reply::Send(connected_as("connection-id", "connection-key-2")),
                 Reply::Send(denied),
@@ -587,11 +598,20 @@ fn rtc8a1_capability_downgrade_channel_failed_1() {
     }));
     let op = h.command(Command::Authorize(None));
     authorized(&h, op);
+
+    assert_eq!(h.channel_state(channel), ChannelState::Failed);
+    let failed: Vec<_> = h
+        .channel_changes(channel)
+        .into_iter()
+        .skip(mark)
+        .filter(|c| c.current == ChannelState::Failed && !c.update)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let reason = failed[0].reason.as_ref().expect("reason");
+    assert_eq!(reason.code, 40160);
+    assert_eq!(reason.status_code, Some(401));
     // A channel-level ERROR leaves the connection alone.
     assert_eq!(h.client.state(), Connected);
-    // TODO(issue 4): the channel is FAILED, with exactly one FAILED change
-    // whose reason is 40160 / 401.
-    unimplemented!("channel states (issue 4)");
 }
 
 /// realtime/unit/RTC8a2/failed-reauth-connection-failed-0

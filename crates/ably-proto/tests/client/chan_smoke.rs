@@ -37,7 +37,10 @@ fn attach_receive_publish_detach() {
         channel: "chat".into(),
         messages: vec![Message::new("a", "b")],
     });
-    assert_eq!(h.completion(publish), Some(Ok(Completion::Done)));
+    assert_eq!(
+        h.completion(publish),
+        Some(Ok(Completion::Published(vec![None])))
+    );
     let op = h.detach("chat");
     assert_eq!(h.completion(op), Some(Ok(Completion::Done)));
     assert_eq!(

@@ -267,11 +267,8 @@ fn rtn16f1_malformed_recovery_key_0() {
 
 /// realtime/unit/RTN16j/recover-channel-serials-0
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtn16j_recover_channel_serials_0() {
-    // Connecting with the key works today; the assertions need channel
-    // objects instantiated from the key (RTN16j), INITIALIZED channel state
-    // (RTN16i) and an ATTACH carrying the channelSerial.
+    use ably_proto::client::ChannelState;
     let key = r#"{"connectionKey":"old-key-abc","msgSerial":10,"channelSerials":{"channel-one":"serial-1-abc","channel-two":"serial-2-def","channel-üñîçöðé":"serial-3-unicode"}}"#;
     let mut h = Harness::new(recovery_options(key));
     h.on_attempt = Some(Box::new(|_, _| {
@@ -279,9 +276,36 @@ fn rtn16j_recover_channel_serials_0() {
     }));
     h.connect();
     h.await_state(Connected, SEC);
-    panic!(
-        "needs channels (issue 4): channels.get(..).properties.channelSerial, channel state, ATTACH.channelSerial"
-    );
+
+    // RTN16j: instantiated from the key, with their serials; RTN16i: not attached.
+    for (name, serial) in [
+        ("channel-one", "serial-1-abc"),
+        ("channel-two", "serial-2-def"),
+        ("channel-üñîçöðé", "serial-3-unicode"),
+    ] {
+        let channel = h
+            .client
+            .channel(name)
+            .unwrap_or_else(|| panic!("{name} instantiated from the recovery key"));
+        assert_eq!(channel.channel_serial(), Some(serial), "{name}");
+        assert_eq!(channel.state(), ChannelState::Initialized, "{name}");
+    }
+    assert!(h.sent_with(Action::Attach).is_empty());
+
+    h.attach("channel-one");
+    let attaches: Vec<_> = h
+        .sent_with(Action::Attach)
+        .into_iter()
+        .filter(|pm| pm.channel.as_deref() == Some("channel-one"))
+        .collect();
+    assert_eq!(attaches.len(), 1);
+    assert_eq!(attaches[0].channel_serial.as_deref(), Some("serial-1-abc"));
+    h.send_to_client(attached_with(
+        "channel-one",
+        ably_proto::Flags::NONE,
+        Some("serial-1-abc-updated"),
+    ));
+    assert_eq!(h.channel_state("channel-one"), ChannelState::Attached);
 }
 
 // ---- RTN25: errorReason -----------------------------------------------------
@@ -785,28 +809,31 @@ fn json_options() -> ClientOptions {
 
 /// realtime/unit/RTF1/unrecognised-attributes-ignored-0
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtf1_unrecognised_attributes_ignored_0() {
-    // The frame decodes and the connection stays up today; delivery to a
-    // channel subscriber and the channel's ATTACHED state need channels.
+    use ably_proto::client::ChannelState;
+    let name = "test-RTF1-extra-attrs";
     let mut h = Harness::new(json_options());
     h.on_attempt = Some(Box::new(|_, _| {
         Attempt::Success(connected_msg("connection-id", "connection-key"))
     }));
     h.connect();
     h.await_state(Connected, SEC);
-    h.send_to_client(ProtocolMessage::for_channel(
-        Action::Attached,
-        "test-RTF1-extra-attrs",
-    ));
+    // subscribe() attaches implicitly; delivery is the core's Event::Message.
+    h.attach(name);
+    h.send_to_client(attached(name));
+    assert_eq!(h.channel_state(name), ChannelState::Attached);
+
     send_raw(
         &mut h,
         r#"{"action":15,"channel":"test-RTF1-extra-attrs","messages":[{"name":"test-event","data":"hello","serial":"msg-serial-1"}],"unknownField1":"some-future-value","unknownField2":42,"unknownNestedObject":{"nestedKey":"nestedValue"},"unknownArray":[1,2,3]}"#,
     );
+
+    let received = h.messages(name);
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].name.as_deref(), Some("test-event"));
+    assert_eq!(received[0].data, Data::String("hello".into()));
     assert_eq!(h.client.state(), Connected);
-    panic!(
-        "needs channels (issue 4): subscriber receives test-event/hello; channel stays attached"
-    );
+    assert_eq!(h.channel_state(name), ChannelState::Attached);
 }
 
 /// realtime/unit/RTF1/unknown-action-handled-1
@@ -839,30 +866,29 @@ fn rtf1_unknown_action_handled_1() {
 
 /// realtime/unit/RSF1/message-unrecognised-attrs-0
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rsf1_message_unrecognised_attrs_0() {
-    // As RTF1-0: decoding and the connection work today; the two messages
-    // reaching a subscriber with their known fields need channels.
+    use ably_proto::client::ChannelState;
+    let name = "test-RSF1-extra-attrs";
     let mut h = Harness::new(json_options());
     h.on_attempt = Some(Box::new(|_, _| {
         Attempt::Success(connected_msg("connection-id", "connection-key"))
     }));
     h.connect();
     h.await_state(Connected, SEC);
-    h.send_to_client(ProtocolMessage::for_channel(
-        Action::Attached,
-        "test-RSF1-extra-attrs",
-    ));
+    // subscribe() attaches implicitly; delivery is the core's Event::Message.
+    h.attach(name);
+    h.send_to_client(attached(name));
+    assert_eq!(h.channel_state(name), ChannelState::Attached);
+
     let raw = r#"{"action":15,"channel":"test-RSF1-extra-attrs","messages":[{"name":"event-1","data":"payload-1","serial":"serial-1","futureField":"future-value","futureNumber":99,"futureObject":{"nested":true}},{"name":"event-2","data":"payload-2","serial":"serial-2","anotherUnknownField":[1,2,3]}]}"#;
     send_raw(&mut h, raw);
+
+    let received = h.messages(name);
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].name.as_deref(), Some("event-1"));
+    assert_eq!(received[0].data, Data::String("payload-1".into()));
+    assert_eq!(received[1].name.as_deref(), Some("event-2"));
+    assert_eq!(received[1].data, Data::String("payload-2".into()));
     assert_eq!(h.client.state(), Connected);
-    let pm =
-        ably_proto::codec::decode_protocol_message(raw.as_bytes(), Format::Json).expect("decodes");
-    assert_eq!(pm.messages[0].name.as_deref(), Some("event-1"));
-    assert_eq!(pm.messages[0].data, Data::String("payload-1".into()));
-    assert_eq!(pm.messages[1].name.as_deref(), Some("event-2"));
-    assert_eq!(pm.messages[1].data, Data::String("payload-2".into()));
-    panic!(
-        "needs channels (issue 4): both messages delivered to a subscriber; channel stays attached"
-    );
+    assert_eq!(h.channel_state(name), ChannelState::Attached);
 }

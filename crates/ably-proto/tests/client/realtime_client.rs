@@ -313,42 +313,76 @@ fn rtc7_default_timeouts_applied_3() {
 
 /// realtime/unit/RTC7/attach-request-timeout-0
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtc7_attach_request_timeout_0() {
+    use ably_proto::client::ChannelState;
+    let name = "test-RTC7-attach";
     let mut opts = key_options();
     opts.realtime_request_timeout = Duration::from_millis(500);
     let mut h = Harness::new(opts);
     h.on_attempt = Some(Box::new(|_, _| connected_message()));
     h.connect();
     h.await_state(Connected, WAIT);
-    // TODO(issue 4): attach a channel whose ATTACH the service ignores,
-    // advance 600 ms, and assert the attach failed and the channel is
-    // SUSPENDED (RTL4f).
-    unimplemented!("channel attach (issue 4)");
+
+    // The service ignores ATTACH.
+    let op = h.attach(name);
+    h.advance_ms(400);
+    assert_eq!(h.completion(op), None, "still waiting before 500 ms");
+    h.advance_ms(200);
+    match h.completion(op) {
+        Some(Err(err)) => assert_ne!(err.code, 0),
+        other => panic!("attach should have failed: {other:?}"),
+    }
+    // RTL4f: an attach timeout leaves the channel SUSPENDED.
+    assert_eq!(h.channel_state(name), ChannelState::Suspended);
 }
 
 /// realtime/unit/RTC7/detach-request-timeout-1
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtc7_detach_request_timeout_1() {
+    use ably_proto::client::{ChannelState, Completion};
+    let name = "test-RTC7-detach";
     let mut opts = key_options();
     opts.realtime_request_timeout = Duration::from_millis(500);
     let mut h = Harness::new(opts);
     h.on_attempt = Some(Box::new(|_, _| connected_message()));
+    // ATTACH is answered; DETACH is ignored.
+    h.on_message = Some(Box::new(|pm| match pm.action {
+        Action::Attach => vec![Reply::Send(attached("test-RTC7-detach"))],
+        _ => vec![],
+    }));
     h.connect();
     h.await_state(Connected, WAIT);
-    // TODO(issue 4): attach (answered), then detach with DETACH ignored,
-    // advance 600 ms, and assert the detach failed and the channel is
-    // ATTACHED again (RTL5f).
-    unimplemented!("channel detach (issue 4)");
+    let attach = h.attach(name);
+    assert_eq!(h.completion(attach), Some(Ok(Completion::Done)));
+
+    let op = h.detach(name);
+    h.advance_ms(400);
+    assert_eq!(h.completion(op), None, "still waiting before 500 ms");
+    h.advance_ms(200);
+    match h.completion(op) {
+        Some(Err(err)) => assert_ne!(err.code, 0),
+        other => panic!("detach should have failed: {other:?}"),
+    }
+    // RTL5f: a detach timeout returns the channel to ATTACHED.
+    assert_eq!(h.channel_state(name), ChannelState::Attached);
 }
 
 /// realtime/unit/RTC3/channels-attribute-0
 #[test]
-#[ignore = "needs channels (issue 4)"]
 fn rtc3_channels_attribute_0() {
-    let h = Harness::new(key_options());
+    use ably_proto::client::{ChannelState, Command, Completion};
+    let name = "test-RTC3-channel";
+    let mut h = Harness::new(key_options());
     assert_eq!(h.client.state(), Initialized);
-    // TODO(issue 4): channels.get("test-RTC3-<id>") gives a channel of that name.
-    unimplemented!("the channels collection (issue 4)");
+    assert_eq!(h.client.channel_names().count(), 0);
+    // channels.get(name)
+    let op = h.command(Command::GetChannel {
+        channel: name.into(),
+        options: None,
+    });
+    assert_eq!(h.completion(op), Some(Ok(Completion::Done)));
+    let channel = h.client.channel(name).expect("a channel");
+    assert_eq!(channel.name(), name);
+    assert_eq!(channel.state(), ChannelState::Initialized);
+    assert_eq!(h.client.channel_names().collect::<Vec<_>>(), [name]);
 }

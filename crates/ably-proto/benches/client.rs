@@ -1,0 +1,247 @@
+//! The cost of the client core: frames handled per second and memory.
+//!
+//! - `receive/<format>`: one MESSAGE frame (one small string message) on an
+//!   attached channel, decoded and delivered, per iteration;
+//! - `fan_in_100_channels/<format>`: 100,000 MESSAGE frames spread over 100
+//!   attached channels;
+//! - `presence_sync_10k/<format>`: a SYNC of 10,000 members in 100 pages,
+//!   from ATTACHED to sync complete.
+//!
+//! Before the timings it prints memory, counted by an allocator wrapper:
+//! an idle connected client, and the presence set after a 10k-member SYNC.
+
+use std::alloc::System;
+use std::time::Duration;
+
+use ably_proto::client::{
+    Client, ClientOptions, Command, Generation, Input, Instant, Now, OpId, Output, TransportEvent,
+};
+use ably_proto::codec::{self, Format};
+use ably_proto::{
+    Action, ConnectionDetails, Data, Flags, Message, PresenceAction, PresenceMessage,
+    ProtocolMessage,
+};
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const NOW: Now = Now::new(Instant::from_millis(1_000), 1_700_000_000_000);
+
+/// A client connected over a scripted transport, with `channels` attached.
+fn connected_client(format: Format, channels: &[String]) -> (Client, Generation) {
+    let opts = ClientOptions {
+        key: Some("app.key:secret".into()),
+        format,
+        auto_connect: false,
+        ..ClientOptions::default()
+    };
+    let mut client = Client::new(opts, [1; 32], NOW).expect("options");
+    client.handle(NOW, Input::Command(OpId(1), Command::Connect));
+    let generation = drain(&mut client)
+        .into_iter()
+        .find_map(|o| match o {
+            Output::OpenTransport { generation, .. } => Some(generation),
+            _ => None,
+        })
+        .expect("a transport");
+    let mut connected = ProtocolMessage::new(Action::Connected);
+    connected.connection_id = Some("conn".into());
+    connected.connection_details = Some(ConnectionDetails {
+        connection_key: Some("key".into()),
+        max_idle_interval: Some(15_000),
+        ..ConnectionDetails::default()
+    });
+    client.handle(NOW, Input::Transport(generation, TransportEvent::Opened));
+    client.handle(
+        NOW,
+        Input::Transport(generation, TransportEvent::Frame(frame(&connected, format))),
+    );
+    for (i, name) in channels.iter().enumerate() {
+        client.handle(
+            NOW,
+            Input::Command(
+                OpId(10 + i as u64),
+                Command::Attach {
+                    channel: name.clone(),
+                },
+            ),
+        );
+        let attached = ProtocolMessage::for_channel(Action::Attached, name);
+        client.handle(
+            NOW,
+            Input::Transport(generation, TransportEvent::Frame(frame(&attached, format))),
+        );
+    }
+    drain(&mut client);
+    (client, generation)
+}
+
+fn frame(pm: &ProtocolMessage, format: Format) -> Bytes {
+    Bytes::from(codec::encode(pm, format).expect("encode"))
+}
+
+fn drain(client: &mut Client) -> Vec<Output> {
+    std::iter::from_fn(|| client.poll()).collect()
+}
+
+fn message_frame(channel: &str, serial: u64, format: Format) -> Bytes {
+    let mut pm = ProtocolMessage::for_channel(Action::Message, channel);
+    pm.id = Some(format!("publisher:{serial}"));
+    pm.connection_id = Some("publisher".into());
+    pm.timestamp = Some(1_700_000_000_000 + serial as i64);
+    pm.channel_serial = Some(format!("{serial:016x}"));
+    pm.messages = vec![Message::new("tick", "a small string payload")];
+    frame(&pm, format)
+}
+
+fn sync_pages(channel: &str, members: usize, per_page: usize, format: Format) -> Vec<Bytes> {
+    let pages = members.div_ceil(per_page);
+    (0..pages)
+        .map(|page| {
+            let mut pm = ProtocolMessage::for_channel(Action::Sync, channel);
+            let cursor = if page + 1 == pages {
+                String::new()
+            } else {
+                format!("c{page}")
+            };
+            pm.channel_serial = Some(format!("seq:{cursor}"));
+            pm.presence = (page * per_page..((page + 1) * per_page).min(members))
+                .map(|i| PresenceMessage {
+                    id: Some(format!("conn{i}:0:0")),
+                    action: PresenceAction::Present,
+                    client_id: Some(format!("client-{i}")),
+                    connection_id: Some(format!("conn{i}")),
+                    encoding: None,
+                    data: Data::from("member data"),
+                    extras: None,
+                    timestamp: Some(1_700_000_000_000),
+                })
+                .collect();
+            frame(&pm, format)
+        })
+        .collect()
+}
+
+/// Runs a SYNC from ATTACHED to completion.
+fn run_sync(
+    client: &mut Client,
+    generation: Generation,
+    channel: &str,
+    pages: &[Bytes],
+    format: Format,
+) {
+    let attached = ProtocolMessage {
+        flags: Flags::HAS_PRESENCE,
+        ..ProtocolMessage::for_channel(Action::Attached, channel)
+    };
+    client.handle(
+        NOW,
+        Input::Transport(generation, TransportEvent::Frame(frame(&attached, format))),
+    );
+    for page in pages {
+        client.handle(
+            NOW,
+            Input::Transport(generation, TransportEvent::Frame(page.clone())),
+        );
+        while client.poll().is_some() {}
+    }
+}
+
+fn memory_report() {
+    for format in [Format::Json, Format::MsgPack] {
+        let region = Region::new(GLOBAL);
+        let client = connected_client(format, &[]);
+        let idle = region.change();
+        let idle_bytes = idle.bytes_allocated as isize - idle.bytes_deallocated as isize;
+
+        let channel = "room".to_owned();
+        let (mut client2, generation) = connected_client(format, std::slice::from_ref(&channel));
+        let pages = sync_pages(&channel, 10_000, 100, format);
+        let region = Region::new(GLOBAL);
+        run_sync(&mut client2, generation, &channel, &pages, format);
+        let sync = region.change();
+        let retained = sync.bytes_allocated as isize - sync.bytes_deallocated as isize;
+        assert_eq!(client2.presence_members(&channel).len(), 10_000);
+        println!(
+            "memory/{format}: idle connected client {idle_bytes} B; presence set of 10k members {retained} B ({} B per member)",
+            retained / 10_000
+        );
+        drop(client);
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    for format in [Format::Json, Format::MsgPack] {
+        let mut group = c.benchmark_group("receive");
+        group.throughput(Throughput::Elements(1));
+        let (mut client, generation) = connected_client(format, &["ch".to_owned()]);
+        let bytes = message_frame("ch", 1, format);
+        group.bench_function(format.param(), |b| {
+            b.iter(|| {
+                client.handle(
+                    NOW,
+                    Input::Transport(generation, TransportEvent::Frame(bytes.clone())),
+                );
+                while client.poll().is_some() {}
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("fan_in_100_channels");
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(5));
+        group.throughput(Throughput::Elements(100_000));
+        let names: Vec<String> = (0..100).map(|i| format!("channel-{i}")).collect();
+        let frames: Vec<Bytes> = (0..100_000)
+            .map(|i| message_frame(&names[i % 100], i as u64, format))
+            .collect();
+        let (mut client, generation) = connected_client(format, &names);
+        group.bench_function(format.param(), |b| {
+            b.iter(|| {
+                for f in &frames {
+                    client.handle(
+                        NOW,
+                        Input::Transport(generation, TransportEvent::Frame(f.clone())),
+                    );
+                    while client.poll().is_some() {}
+                }
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("presence_sync_10k");
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(5));
+        group.throughput(Throughput::Elements(10_000));
+        let channel = "room".to_owned();
+        let pages = sync_pages(&channel, 10_000, 100, format);
+        group.bench_function(format.param(), |b| {
+            b.iter_batched(
+                || connected_client(format, std::slice::from_ref(&channel)),
+                |(mut client, generation)| {
+                    run_sync(&mut client, generation, &channel, &pages, format);
+                    client
+                },
+                BatchSize::LargeInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = client;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = benches
+}
+
+fn main() {
+    memory_report();
+    client();
+    Criterion::default().configure_from_args().final_summary();
+}
