@@ -74,7 +74,20 @@ pub fn decode_frame_json(bytes: &[u8]) {
 ///
 /// When it does not decode, the error converts to an 80013 [`ErrorInfo`].
 pub fn decode_frame_msgpack(bytes: &[u8]) {
+    // The fast reader and serde agree on every input: same frame or both
+    // refuse.
+    let fast = codec::decode_protocol_message(bytes, Format::MsgPack).ok();
+    let slow = codec::decode_msgpack_via_serde(bytes).ok();
+    assert!(
+        fast == slow || (fast.is_some() && slow.is_some() && same_with_nan(&fast, &slow)),
+        "fast and serde MessagePack decoders disagree"
+    );
     decode_frame(bytes, Format::MsgPack);
+}
+
+/// Equal, except that NaN floats in opaque values compare equal.
+fn same_with_nan(a: &Option<crate::ProtocolMessage>, b: &Option<crate::ProtocolMessage>) -> bool {
+    format!("{a:?}") == format!("{b:?}")
 }
 
 fn decode_frame(bytes: &[u8], format: Format) {

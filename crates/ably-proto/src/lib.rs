@@ -13,6 +13,8 @@
 //! - [`encoding`]: the payload pipeline (RSL4, RSL6);
 //! - [`crypto`]: AES-CBC payload encryption (RSL5);
 //! - [`auth`]: token types, capabilities, TokenRequest signing (RSA9);
+//! - [`rest`]: the REST API as plain request and response values, host
+//!   fallback and pagination (RSC, RSL, RSP);
 //! - [`ErrorInfo`] and the Ably error codes.
 //!
 //! Receiving a frame:
@@ -43,6 +45,7 @@ pub mod encoding;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
+pub mod rest;
 pub mod wire;
 
 pub use channel_options::ChannelOptions;

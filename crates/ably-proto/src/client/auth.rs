@@ -115,6 +115,20 @@ impl Auth {
             }
     }
 
+    /// The stored token params (RSA10g).
+    pub(crate) fn token_params(&self) -> &TokenParams {
+        &self.token_params
+    }
+
+    /// Uses a token obtained for a REST request from now on (RSC10).
+    pub(crate) fn adopt_token(&mut self, details: TokenDetails) {
+        self.use_token = true;
+        if details.client_id.is_some() {
+            self.client_id = details.client_id.clone();
+        }
+        self.token = Some(details);
+    }
+
     /// Forgets the current token (after a token error, RSA16d).
     pub(crate) fn discard_token(&mut self) {
         self.token = None;
@@ -371,7 +385,7 @@ pub(crate) fn ably_headers(opts: &ClientOptions) -> Vec<(String, String)> {
 }
 
 /// `POST /keys/{keyName}/requestToken` with the TokenRequest as JSON.
-fn exchange_request(opts: &ClientOptions, req: &TokenRequest) -> HttpRequest {
+pub(crate) fn exchange_request(opts: &ClientOptions, req: &TokenRequest) -> HttpRequest {
     let mut headers = ably_headers(opts);
     headers.push(("Content-Type".into(), "application/json".into()));
     headers.push(("Accept".into(), "application/json".into()));
@@ -389,7 +403,10 @@ fn exchange_request(opts: &ClientOptions, req: &TokenRequest) -> HttpRequest {
 
 /// The request to an authUrl (RSA8c1): params in the query for GET, form
 /// encoded in the body for POST; token params win over authParams.
-fn auth_url_request(auth: &super::options::AuthUrl, params: &TokenParams) -> HttpRequest {
+pub(crate) fn auth_url_request(
+    auth: &super::options::AuthUrl,
+    params: &TokenParams,
+) -> HttpRequest {
     let mut all = auth.params.clone();
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(params) {
         for (k, v) in map {
@@ -438,7 +455,7 @@ fn auth_url_request(auth: &super::options::AuthUrl, params: &TokenParams) -> Htt
 }
 
 /// Reads an authUrl answer by its content type (RSA8c, RSA4f).
-fn parse_auth_url_response(response: &HttpResponse) -> Result<AuthResponse, String> {
+pub(crate) fn parse_auth_url_response(response: &HttpResponse) -> Result<AuthResponse, String> {
     let content_type = response
         .header("content-type")
         .unwrap_or("")

@@ -759,21 +759,29 @@ impl Client {
 
     /// Routes a channel frame (RTL1).
     pub(crate) fn on_channel_message(&mut self, mut pm: ProtocolMessage) {
-        let Some(name) = pm.channel.clone() else {
+        let Some(name) = pm.channel.take() else {
             return;
         };
-        if !self.channels.contains_key(&name) {
+        let Some(ch) = self.channels.get_mut(&name) else {
             return; // a channel this client never made: nothing to deliver to
-        }
-        // RTL18c: a recovery attaches from the frame before a failed delta.
-        let previous_serial = self.chan(&name).channel_serial.clone();
-        // RTL15b
+        };
+        // RTL15b; RTL18c: a recovery attaches from the frame before a failed delta.
+        let mut previous_serial = None;
         if matches!(
             pm.action,
             Action::Message | Action::Presence | Action::Annotation | Action::Object
         ) && pm.channel_serial.is_some()
         {
-            self.chan(&name).channel_serial = pm.channel_serial.clone();
+            // The frame's serial is not needed after this.
+            previous_serial = std::mem::replace(&mut ch.channel_serial, pm.channel_serial.take());
+        } else if pm.action == Action::Message {
+            previous_serial.clone_from(&ch.channel_serial);
+        }
+        if matches!(
+            pm.action,
+            Action::Attached | Action::Detached | Action::Error
+        ) {
+            pm.channel = Some(name.clone());
         }
         match pm.action {
             Action::Attached => self.channel_step(&name, ChanEvent::Attached(Box::new(pm))),

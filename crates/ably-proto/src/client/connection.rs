@@ -303,6 +303,7 @@ impl Client {
                 }
             }
             TimerKind::Channel => self.run_channel_timers(),
+            TimerKind::Rest => self.run_rest_timers(),
             TimerKind::Reauth => {
                 let err = ErrorInfo::new(
                     50003,

@@ -78,6 +78,16 @@ impl Client {
         message: &mut Message,
         cipher: Option<&CipherParams>,
     ) -> Result<(), ErrorInfo> {
+        let is_delta = message
+            .encoding
+            .as_deref()
+            .is_some_and(|e| e.split('/').any(|s| s == "vcdiff"));
+        if !is_delta && self.vcdiff.is_none() {
+            // Without a vcdiff decoder no delta can ever be applied (PC3),
+            // so no base payload is worth keeping (RTL19): the hot path
+            // stays free of copies.
+            return message.decode(cipher);
+        }
         let encoding = message.encoding.clone().unwrap_or_default();
         let steps: Vec<&str> = encoding.split('/').collect();
         let Some(at) = steps.iter().rposition(|s| *s == "vcdiff") else {

@@ -150,6 +150,22 @@ pub enum Command {
         /// Publish params, already stringified (RTC1f).
         params: std::collections::BTreeMap<String, String>,
     },
+    /// A REST operation through the realtime client (RTC5 stats, RTC6
+    /// time, RTC9 request, RTL10 history, RTL28 getMessage, RTL31
+    /// getMessageVersions, RTP12 presence history, and the rest of
+    /// [`RestOp`](crate::rest::RestOp)). Emits [`Output::Http`] with the
+    /// client's credentials, tries the connection's fallback host first
+    /// (RTN17e) and other hosts after qualifying failures (RSC15), renews a
+    /// rejected token once (RSA4b), and completes with [`Completion::Rest`].
+    /// It never changes the connection state. `untilAttach` history needs
+    /// the channel attached (RTL10b).
+    Rest(crate::rest::RestOp),
+    /// `Auth#requestToken` (RSA8): obtains a token with these params (or
+    /// the stored ones) by the configured means, without using it or
+    /// changing the connection; completes with [`Completion::Rest`] holding
+    /// [`RestResult::Token`](crate::rest::RestResult::Token). A failing
+    /// authCallback or authUrl is 40170 (RSA4e).
+    RequestToken(Option<TokenParams>),
 }
 
 /// What happened on a transport.
@@ -335,6 +351,9 @@ pub enum Completion {
     /// published message; `None` for a message the service conflated or
     /// when the ACK carried no serials (RTL6j, PBR2a, TR4s).
     Published(Vec<Option<String>>),
+    /// The result of [`Command::Rest`] or [`Command::RequestToken`];
+    /// message and presence payloads decoded with the channel's cipher.
+    Rest(Box<crate::rest::RestResult>),
 }
 
 /// Connection states (RTN27).
@@ -411,4 +430,6 @@ pub enum TimerKind {
     Reauth,
     /// A channel's attach or detach timeout or retry (RTL4f, RTL5f, RTL13b).
     Channel,
+    /// A REST request or its token got no answer in time.
+    Rest,
 }

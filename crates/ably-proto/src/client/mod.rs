@@ -27,7 +27,7 @@
 //! A complete driver over `std::net` and tungstenite is
 //! `crates/ably-proto/examples/blocking_client.rs`.
 
-mod auth;
+pub(crate) mod auth;
 mod channel;
 mod connection;
 mod delta;
@@ -38,9 +38,10 @@ mod options;
 mod presence;
 mod publish;
 mod recovery;
+mod rest_proxy;
 mod time;
 mod timers;
-mod url;
+pub(crate) mod url;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -144,6 +145,8 @@ pub struct Client {
     next_internal_op: u64,
     /// The vcdiff decoder plugin, if given (PC3).
     vcdiff: Option<delta::Plugin>,
+    /// REST requests in progress and the fallback host to prefer (RSC15f).
+    rest: rest_proxy::RestProxy,
 }
 
 /// An operation the core started itself; its completion is handled inside.
@@ -191,6 +194,7 @@ impl Client {
             internal_ops: BTreeMap::new(),
             next_internal_op: 0,
             vcdiff: None,
+            rest: rest_proxy::RestProxy::default(),
             recover,
             auth,
             authorize: None,
@@ -234,6 +238,9 @@ impl Client {
         match input {
             Input::Command(op, command) => self.on_command(op, command),
             Input::Transport(generation, event) => self.on_transport(generation, event),
+            Input::Token(request, result) if self.rest.owns(request) => {
+                self.on_rest_token(request, result)
+            }
             Input::Token(request, result) => {
                 let mut out = Vec::new();
                 let outcome = self.auth.on_token(&self.opts, request, result, &mut out);
@@ -258,10 +265,8 @@ impl Client {
     pub fn poll_timeout(&self) -> Option<(Instant, TimerKind)> {
         let own = self.timers.next();
         let channel = self.channel_deadline().map(|at| (at, TimerKind::Channel));
-        match (own, channel) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let rest = self.rest.deadline().map(|at| (at, TimerKind::Rest));
+        [own, channel, rest].into_iter().flatten().min()
     }
 
     /// The connection state (RTN4d).
@@ -394,6 +399,8 @@ impl Client {
                 operation,
                 params,
             } => self.on_command_edit_message(op, channel, action, message, operation, params),
+            Command::Rest(rest) => self.on_command_rest(op, rest),
+            Command::RequestToken(params) => self.on_command_request_token(op, params),
         }
     }
 
@@ -455,6 +462,10 @@ impl Client {
     }
 
     fn on_http(&mut self, request: RequestId, result: Result<HttpResponse, ErrorInfo>) {
+        if self.rest.owns(request) {
+            self.on_rest_http(request, result);
+            return;
+        }
         if self.connectivity_check == Some(request) {
             self.connectivity_check = None;
             let up = matches!(&result, Ok(r) if r.status == 200 && String::from_utf8_lossy(&r.body).contains("yes"));
@@ -474,6 +485,7 @@ impl Client {
             self.on_timer(kind);
         }
         self.run_channel_timers();
+        self.run_rest_timers();
     }
 
     // ---- helpers used by the state machine -----------------------------

@@ -94,6 +94,16 @@ pub struct ClientOptions {
     pub max_message_size: usize,
     /// The agent string (RSC7d), e.g. `ably-rust/0.1.0 rust/1.95`.
     pub agent: String,
+    /// Give REST-published messages library-generated ids (TO3n, RSL1k1),
+    /// default true.
+    pub idempotent_rest_publishing: bool,
+    /// At most this many fallback hosts per REST request (TO3l5), default 3.
+    pub http_max_retry_count: usize,
+    /// No new fallback host after this long (TO3l6), default 15 s.
+    pub http_max_retry_duration: Duration,
+    /// How long a fallback host that worked stays the first REST host
+    /// (TO3l10, RSC15f), default 10 minutes.
+    pub fallback_retry_timeout: Duration,
 }
 
 impl Default for ClientOptions {
@@ -126,6 +136,10 @@ impl Default for ClientOptions {
             connection_state_ttl: Duration::from_secs(120),
             max_message_size: 65536,
             agent: concat!("ably-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+            idempotent_rest_publishing: true,
+            http_max_retry_count: 3,
+            http_max_retry_duration: Duration::from_secs(15),
+            fallback_retry_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -90,7 +90,7 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     })
 }
 
-fn decode_component(s: &str) -> String {
+pub(crate) fn decode_component(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

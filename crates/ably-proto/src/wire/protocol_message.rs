@@ -100,6 +100,28 @@ pub struct ProtocolMessage {
     pub res: Option<Vec<PublishResult>>,
 }
 
+/// `<id>:<index>`, built without the formatting machinery (hot path).
+fn indexed_id(id: &str, index: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = index;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(id.len() + 1 + digits.len() - at);
+    out.push_str(id);
+    out.push(':');
+    for d in &digits[at..] {
+        out.push(char::from(*d));
+    }
+    out
+}
+
 fn heartbeat() -> Action {
     Action::Heartbeat
 }
@@ -160,7 +182,7 @@ impl ProtocolMessage {
         let timestamp = self.timestamp;
         for (i, m) in self.messages.iter_mut().enumerate() {
             if m.id.is_none() {
-                m.id = id.map(|id| format!("{id}:{i}"));
+                m.id = id.map(|id| indexed_id(id, i));
             }
             if m.connection_id.is_none() {
                 m.connection_id = connection_id.map(str::to_owned);
@@ -171,7 +193,7 @@ impl ProtocolMessage {
         }
         for (i, p) in self.presence.iter_mut().enumerate() {
             if p.id.is_none() {
-                p.id = id.map(|id| format!("{id}:{i}"));
+                p.id = id.map(|id| indexed_id(id, i));
             }
             if p.connection_id.is_none() {
                 p.connection_id = connection_id.map(str::to_owned);

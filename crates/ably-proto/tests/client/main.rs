@@ -28,3 +28,4 @@ mod presence_map;
 mod presence_ops_util;
 mod presence_sync;
 mod realtime_client;
+mod rest_proxy;

@@ -11,6 +11,8 @@
 //! fields, and reports a wrong type with the path of the field, e.g.
 //! `messages[0].timestamp: invalid type: string "x", expected ...`.
 
+mod fast_msgpack;
+
 use std::fmt;
 
 use serde::Serialize;
@@ -96,11 +98,21 @@ impl CodecError {
 pub trait Wire: Serialize + DeserializeOwned {
     /// Called once after a successful decode.
     fn after_decode(&mut self) {}
+
+    /// A faster MessagePack decoder for this type, if there is one; `None`
+    /// means "use serde", which has the last word on every input.
+    fn fast_msgpack(_bytes: &[u8]) -> Option<Self> {
+        None
+    }
 }
 
 impl Wire for ProtocolMessage {
     fn after_decode(&mut self) {
         self.unwrap_base64();
+    }
+
+    fn fast_msgpack(bytes: &[u8]) -> Option<Self> {
+        fast_msgpack::protocol_message(bytes)
     }
 }
 
@@ -147,7 +159,11 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     let fast = match format {
         Format::Json => serde_json::from_slice::<T>(bytes).ok(),
         Format::MsgPack => {
-            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+            if let Some(mut v) = T::fast_msgpack(bytes) {
+                v.after_decode();
+                return Ok(v);
+            }
+            let mut de = msgpack_deserializer(bytes);
             match serde::Deserialize::deserialize(&mut de) {
                 Ok(v) if msgpack_value_len(bytes) == Some(bytes.len()) => Some(v),
                 Ok(_) => {
@@ -171,9 +187,23 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     }
 }
 
+/// How deep MessagePack values may nest: the same as serde_json's limit,
+/// and shallow enough that decoding and dropping never exhaust a 2 MiB
+/// thread stack, even in debug builds.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// A MessagePack deserializer over `bytes` with the depth limit applied.
+pub(crate) fn msgpack_deserializer(
+    bytes: &[u8],
+) -> rmp_serde::Deserializer<rmp_serde::decode::ReadRefReader<'_, [u8]>> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    de.set_max_depth(MAX_DEPTH);
+    de
+}
+
 /// The length of the first MessagePack value in `bytes`, or `None` if it is
 /// cut short or malformed. Iterative, so nesting depth costs no stack.
-fn msgpack_value_len(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn msgpack_value_len(bytes: &[u8]) -> Option<usize> {
     fn be(bytes: &[u8], at: usize, n: usize) -> Option<usize> {
         let slice = bytes.get(at..at.checked_add(n)?)?;
         Some(
@@ -235,6 +265,23 @@ pub fn decode_protocol_message(
     decode(bytes, format)
 }
 
+/// Decodes a MessagePack frame with serde only, skipping the fast reader;
+/// for tests and fuzzing, which check that both paths agree.
+#[doc(hidden)]
+pub fn decode_msgpack_via_serde(bytes: &[u8]) -> Result<ProtocolMessage, CodecError> {
+    let mut de = msgpack_deserializer(bytes);
+    match <ProtocolMessage as serde::Deserialize>::deserialize(&mut de) {
+        Ok(mut v) if msgpack_value_len(bytes) == Some(bytes.len()) => {
+            v.after_decode();
+            Ok(v)
+        }
+        _ => Err(explain_decode_error::<ProtocolMessage>(
+            bytes,
+            Format::MsgPack,
+        )),
+    }
+}
+
 /// Decodes again, slowly, tracking the path, to say where decoding failed.
 fn explain_decode_error<T: Wire>(bytes: &[u8], format: Format) -> CodecError {
     let (path, message) = match format {
@@ -249,7 +296,7 @@ fn explain_decode_error<T: Wire>(bytes: &[u8], format: Format) -> CodecError {
             }
         }
         Format::MsgPack => {
-            let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+            let mut de = msgpack_deserializer(bytes);
             match serde_path_to_error::deserialize::<_, T>(&mut de) {
                 Ok(_) => (".".to_string(), "undecodable value".to_string()),
                 Err(e) => (e.path().to_string(), e.into_inner().to_string()),

@@ -1,0 +1,537 @@
+//! The REST API as plain values: requests to build, responses to read,
+//! pages to follow and hosts to fall back to. No I/O happens here: an
+//! adapter executes the HTTP requests, and the realtime [`Client`] proxies
+//! the same operations with [`Command::Rest`](crate::client::Command::Rest).
+//!
+//! # The flow of one operation
+//!
+//! 1. **Describe** it with a [`RestOp`] (time, stats, publish, history,
+//!    presence, getMessage, getMessageVersions, channel status, a
+//!    TokenRequest exchange, or a generic `request()`), and
+//!    [`RestOp::prepare`] it into a [`RestRequest`]: method, path, query
+//!    params, body encoded in the client's format, the `X-Ably-Version`, and
+//!    what the answer holds ([`Expect`]). Library-generated ids for
+//!    idempotent publishing are drawn here from the caller's RNG (RSL1k1).
+//! 2. **Choose hosts** with [`rest_hosts`]: the primary host first, then
+//!    the fallback hosts in random order (RSC15a), or first the fallback
+//!    host of the realtime connection (RTN17e) or a fallback that recently
+//!    worked (RSC15f).
+//! 3. **Drive a [`RestCall`]**: [`RestCall::http`] gives the
+//!    [`HttpRequest`](crate::client::HttpRequest) for the current host with
+//!    the credentials ([`RestAuth`]: basic with the key, or the token as a
+//!    bearer, RSA3b) and the standard headers (RSC7, RSC8c, RSA7e2); the
+//!    answer goes to [`RestCall::on_response`], which says
+//!    [`CallStep::Retry`] on the next host for network errors, timeouts and
+//!    5xx (RSC15l), [`CallStep::TokenError`] once for a rejected token
+//!    (renew and resend, RSA4b), or [`CallStep::Done`].
+//! 4. **Obtain tokens** when needed with a [`TokenFetch`]: the
+//!    authCallback, the authUrl or a TokenRequest signed with the key,
+//!    exchanged at `/keys/{keyName}/requestToken` (RSA8; failures per RSA4e).
+//! 5. **Read** the response with [`RestRequest::decode`]: the body by its
+//!    content type (RSC8d), errors from `{"error": ErrorInfo}` or the
+//!    `X-Ably-Errorcode` header, items of a page with the `Link` headers
+//!    turned into the [`RestRequest`]s of the next and first pages
+//!    ([`PaginatedResult`], [`HttpPaginatedResponse`]); those are sent from
+//!    step 2 like any other request.
+//! 6. Message and presence payloads come back as the service sent them;
+//!    [`decode_payloads`] and [`decode_presence_payloads`] undo their
+//!    encoding with the channel's cipher (RSL6). The realtime client does
+//!    this itself.
+//!
+//! ```
+//! use ably_proto::client::{ClientOptions, HttpResponse};
+//! use ably_proto::rest::{rest_hosts, CallStep, RestAuth, RestCall, RestOp, RestResult};
+//! use ably_proto::rand_core::SeedableRng;
+//!
+//! let opts = ClientOptions::with_key("appId.keyId:secret");
+//! let mut rng = rand_chacha::ChaCha20Rng::from_seed([0; 32]);
+//! let request = RestOp::Time.prepare(&opts, &mut rng).unwrap();
+//! let mut call = RestCall::new(request, rest_hosts(&opts, None, &mut rng));
+//! let http = call.http(&opts, RestAuth::None);
+//! assert_eq!(http.url, "https://main.realtime.ably.net/time");
+//!
+//! // The driver executes it; the primary answers 503, so a fallback is next.
+//! let unavailable = HttpResponse { status: 503, ..HttpResponse::default() };
+//! let step = call.on_response(Ok(unavailable), std::time::Duration::ZERO, &opts);
+//! assert_eq!(step, CallStep::Retry);
+//! assert!(call.http(&opts, RestAuth::None).url.contains(".fallback.ably-realtime.com/"));
+//!
+//! // The body is read by its content type (RSC8d), whatever was asked for.
+//! let json = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+//! let ok = HttpResponse { status: 200, headers: json, body: b"[1700000000000]".to_vec() };
+//! let CallStep::Done(Ok(response)) = call.on_response(Ok(ok), std::time::Duration::ZERO, &opts)
+//! else { unreachable!() };
+//! assert_eq!(call.request().decode(&response), Ok(RestResult::Time(1_700_000_000_000)));
+//! ```
+//!
+//! [`Client`]: crate::client::Client
+
+mod fallback;
+mod paginate;
+mod request;
+mod response;
+mod token;
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rand_core::RngCore;
+
+use crate::auth::{TokenDetails, TokenRequest};
+use crate::client::{ClientOptions, HttpResponse};
+use crate::codec;
+use crate::crypto::CipherParams;
+use crate::error::codes;
+use crate::{ErrorInfo, Message, PresenceMessage};
+
+pub use fallback::{CallStep, RestCall, qualifies_for_fallback, rest_hosts};
+pub use paginate::{HttpPaginatedResponse, PaginatedResult, follow, links};
+pub use request::{
+    Direction, Expect, HistoryParams, Method, PROTOCOL_VERSION, PresenceParams, RestAuth,
+    RestRequest, StatsParams, StatsUnit, base_url,
+};
+pub use response::{
+    body_format, decode_items, decode_json, decode_json_items, decode_one, error_code_header,
+    error_from_response, msgpack_to_json,
+};
+pub use token::{TokenFetch, TokenStep};
+
+use request::segment;
+
+/// A REST operation (RSC, RSL, RSP), to [`prepare`](RestOp::prepare) into
+/// a [`RestRequest`] or to give the realtime client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RestOp {
+    /// `GET /time`, unauthenticated (RSC16, RTC6).
+    Time,
+    /// `GET /stats` (RSC6, RTC5).
+    Stats(StatsParams),
+    /// `POST /channels/{name}/messages`: one message as an object, several
+    /// as an array (RSL1). Payloads already encoded (RSL4). With
+    /// `idempotent_rest_publishing` and no ids given, ids are
+    /// `<base64 of 9 random bytes>:<index>` (RSL1k1).
+    Publish {
+        /// The channel name.
+        channel: String,
+        /// The messages.
+        messages: Vec<Message>,
+        /// Query params (RSL1l).
+        params: BTreeMap<String, String>,
+    },
+    /// `GET /channels/{name}/messages` (RSL2, RTL10).
+    History {
+        /// The channel name.
+        channel: String,
+        /// start, end, direction, limit, untilAttach.
+        params: HistoryParams,
+    },
+    /// `GET /channels/{name}/presence` (RSP3).
+    PresenceGet {
+        /// The channel name.
+        channel: String,
+        /// limit, clientId, connectionId.
+        params: PresenceParams,
+    },
+    /// `GET /channels/{name}/presence/history` (RSP4, RTP12).
+    PresenceHistory {
+        /// The channel name.
+        channel: String,
+        /// start, end, direction, limit.
+        params: HistoryParams,
+    },
+    /// `GET /channels/{name}/messages/{serial}` (RSL11, RTL28).
+    GetMessage {
+        /// The channel name.
+        channel: String,
+        /// The message serial; must not be empty (RSL11a).
+        serial: String,
+    },
+    /// `GET /channels/{name}/messages/{serial}/versions` (RSL14, RTL31).
+    GetMessageVersions {
+        /// The channel name.
+        channel: String,
+        /// The message serial; must not be empty (RSL14a).
+        serial: String,
+        /// Query params (RSL14a).
+        params: BTreeMap<String, String>,
+    },
+    /// `GET /channels/{name}`: ChannelDetails as JSON (RSL8).
+    ChannelStatus {
+        /// The channel name.
+        channel: String,
+    },
+    /// `POST /keys/{keyName}/requestToken` with a signed TokenRequest (RSA8).
+    ExchangeToken(TokenRequest),
+    /// Any request (RSC19, RTC9): the answer is an
+    /// [`HttpPaginatedResponse`] whatever its status.
+    Request {
+        /// GET, POST, PUT, PATCH or DELETE, any case (RSC19f).
+        method: String,
+        /// The path, e.g. `/channels/x/messages`, sent as given.
+        path: String,
+        /// The `X-Ably-Version` to send (RSC19f1).
+        version: u32,
+        /// Query params.
+        params: Vec<(String, String)>,
+        /// A JSON body, encoded in the client's format (RSC19c).
+        body: Option<serde_json::Value>,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+    },
+    /// A prepared request as it is, e.g. the `next` or `first` page of a
+    /// [`PaginatedResult`] (TG4, TG5, HP2).
+    Send(RestRequest),
+}
+
+/// The result of a REST operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RestResult {
+    /// Milliseconds since the epoch (RSC16).
+    Time(i64),
+    /// Stats (RSC6a).
+    Stats(PaginatedResult<Stats>),
+    /// Messages: history (RSL2a) or versions (RSL14c).
+    Messages(PaginatedResult<Message>),
+    /// One message (RSL11c).
+    Message(Message),
+    /// Presence members (RSP3a) or events (RSP4a).
+    Presence(PaginatedResult<PresenceMessage>),
+    /// The serials of published messages, one per message, `None` where
+    /// the service gave none (RSL1n).
+    Published(Vec<Option<String>>),
+    /// A token (RSA8).
+    Token(TokenDetails),
+    /// A JSON value, e.g. ChannelDetails (RSL8a).
+    Json(serde_json::Value),
+    /// The answer of `request()` (RSC19d).
+    Http(HttpPaginatedResponse),
+}
+
+/// Application statistics for one interval (RSC6a). The service's layout
+/// of the numbers has changed over time, so they are kept as JSON.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// The interval, e.g. `2024-01-01:00:00`.
+    pub interval_id: Option<String>,
+    /// `minute`, `hour`, `day` or `month`.
+    pub unit: Option<String>,
+    /// The whole record as the service sent it.
+    pub value: serde_json::Value,
+}
+
+impl Stats {
+    /// A stats record from its JSON.
+    pub fn from_value(value: serde_json::Value) -> Stats {
+        let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        Stats {
+            interval_id: text("intervalId"),
+            unit: text("unit"),
+            value,
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ErrorInfo {
+    ErrorInfo::new(40003, 400, message)
+}
+
+fn encode_err(e: codec::CodecError) -> ErrorInfo {
+    ErrorInfo::new(codes::INVALID_DATA_OR_ENCODING, 400, e.to_string())
+}
+
+impl RestOp {
+    /// The request of this operation for a client with these options. Fails
+    /// for invalid arguments (an empty serial, RSL11a, is 40003; an unknown
+    /// method is 40000; `untilAttach` outside the realtime client, 40000).
+    pub fn prepare(
+        self,
+        opts: &ClientOptions,
+        rng: &mut dyn RngCore,
+    ) -> Result<RestRequest, ErrorInfo> {
+        use request::Method::{Get, Post};
+        let format = opts.format;
+        let channel_path = |name: &str| format!("/channels/{}", segment(name));
+        Ok(match self {
+            RestOp::Time => {
+                let mut r = RestRequest::new(Get, "/time", format, Expect::Time);
+                r.authenticated = false;
+                r
+            }
+            RestOp::Stats(params) => {
+                let mut r = RestRequest::new(Get, "/stats", format, Expect::Stats);
+                r.params = params.query()?;
+                r
+            }
+            RestOp::Publish {
+                channel,
+                mut messages,
+                params,
+            } => {
+                let count = messages.len();
+                if opts.idempotent_rest_publishing
+                    && count > 0
+                    && messages.iter().all(|m| m.id.is_none())
+                {
+                    let mut bytes = [0u8; 9];
+                    rng.fill_bytes(&mut bytes);
+                    let base = BASE64.encode(bytes);
+                    for (i, m) in messages.iter_mut().enumerate() {
+                        m.id = Some(format!("{base}:{i}"));
+                    }
+                }
+                let body = if count == 1 {
+                    codec::encode(&messages[0], format)
+                } else {
+                    codec::encode(&messages, format)
+                }
+                .map_err(encode_err)?;
+                let mut r = RestRequest::new(
+                    Post,
+                    format!("{}/messages", channel_path(&channel)),
+                    format,
+                    Expect::Published { count },
+                );
+                r.params = params.into_iter().collect();
+                r.body = Some(body);
+                r
+            }
+            RestOp::History { channel, params } => {
+                let mut r = RestRequest::new(
+                    Get,
+                    format!("{}/messages", channel_path(&channel)),
+                    format,
+                    Expect::Messages { channel },
+                );
+                r.params = params.query()?;
+                r
+            }
+            RestOp::PresenceGet { channel, params } => {
+                let mut r = RestRequest::new(
+                    Get,
+                    format!("{}/presence", channel_path(&channel)),
+                    format,
+                    Expect::Presence { channel },
+                );
+                r.params = params.query();
+                r
+            }
+            RestOp::PresenceHistory { channel, params } => {
+                let mut r = RestRequest::new(
+                    Get,
+                    format!("{}/presence/history", channel_path(&channel)),
+                    format,
+                    Expect::Presence { channel },
+                );
+                r.params = params.query()?;
+                r
+            }
+            RestOp::GetMessage { channel, serial } => {
+                if serial.is_empty() {
+                    return Err(invalid("getMessage needs a message serial (RSL11a)"));
+                }
+                RestRequest::new(
+                    Get,
+                    format!("{}/messages/{}", channel_path(&channel), segment(&serial)),
+                    format,
+                    Expect::Message { channel },
+                )
+            }
+            RestOp::GetMessageVersions {
+                channel,
+                serial,
+                params,
+            } => {
+                if serial.is_empty() {
+                    return Err(invalid(
+                        "getMessageVersions needs a message serial (RSL14a)",
+                    ));
+                }
+                let mut r = RestRequest::new(
+                    Get,
+                    format!(
+                        "{}/messages/{}/versions",
+                        channel_path(&channel),
+                        segment(&serial)
+                    ),
+                    format,
+                    Expect::Messages { channel },
+                );
+                r.params = params.into_iter().collect();
+                r
+            }
+            RestOp::ChannelStatus { channel } => {
+                RestRequest::new(Get, channel_path(&channel), format, Expect::Json)
+            }
+            RestOp::ExchangeToken(request) => {
+                let mut r = RestRequest::new(
+                    Post,
+                    format!("/keys/{}/requestToken", segment(&request.key_name)),
+                    format,
+                    Expect::Token,
+                );
+                r.body = Some(codec::encode(&request, format).map_err(encode_err)?);
+                r.authenticated = false; // the request is signed
+                r
+            }
+            RestOp::Request {
+                method,
+                path,
+                version,
+                params,
+                body,
+                headers,
+            } => {
+                let method = request::Method::parse(&method).ok_or_else(|| {
+                    ErrorInfo::new(
+                        codes::BAD_REQUEST,
+                        400,
+                        format!("unsupported HTTP method '{method}' (RSC19f)"),
+                    )
+                })?;
+                let path = if path.starts_with('/') {
+                    path
+                } else {
+                    format!("/{path}")
+                };
+                let mut r = RestRequest::new(method, path, format, Expect::Http);
+                r.version = version;
+                r.params = params;
+                r.headers = headers;
+                r.body = body
+                    .map(|b| codec::encode(&b, format))
+                    .transpose()
+                    .map_err(encode_err)?;
+                r
+            }
+            RestOp::Send(request) => request,
+        })
+    }
+}
+
+impl RestRequest {
+    /// Reads the final response of this request (see [`CallStep::Done`]).
+    /// A status other than 2xx is the error it carries, except for
+    /// `request()`, whose answer describes any status (RSC19d, HP4-HP7).
+    pub fn decode(&self, response: &HttpResponse) -> Result<RestResult, ErrorInfo> {
+        let fmt = self.format;
+        if self.expect == Expect::Http {
+            return self.decode_http(response);
+        }
+        if !(200..300).contains(&response.status) {
+            return Err(error_from_response(response, fmt));
+        }
+        Ok(match &self.expect {
+            Expect::Time => {
+                let value = decode_json(response, fmt)?;
+                let first = match &value {
+                    serde_json::Value::Array(items) => items.first(),
+                    serde_json::Value::Object(map) => map.get("time"),
+                    other => Some(other),
+                };
+                let ms = first.and_then(|v| {
+                    v.as_i64()
+                        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                });
+                RestResult::Time(ms.ok_or_else(|| {
+                    ErrorInfo::new(
+                        codes::INTERNAL,
+                        500,
+                        format!("the time response holds no time: {value}"),
+                    )
+                })?)
+            }
+            Expect::Stats => RestResult::Stats(PaginatedResult::new(
+                decode_json_items(response, fmt)?
+                    .into_iter()
+                    .map(Stats::from_value)
+                    .collect(),
+                self,
+                response,
+            )),
+            Expect::Messages { .. } => RestResult::Messages(PaginatedResult::new(
+                decode_items(response, fmt)?,
+                self,
+                response,
+            )),
+            Expect::Presence { .. } => RestResult::Presence(PaginatedResult::new(
+                decode_items(response, fmt)?,
+                self,
+                response,
+            )),
+            Expect::Message { .. } => RestResult::Message(
+                decode_items::<Message>(response, fmt)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ErrorInfo::new(40400, 404, "no message in the response"))?,
+            ),
+            Expect::Published { count } => {
+                let value = decode_json(response, fmt)?;
+                let serials = value
+                    .get("serials")
+                    .and_then(|s| s.as_array())
+                    .map(|s| s.iter().map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_else(|| vec![None; *count]);
+                RestResult::Published(serials)
+            }
+            Expect::Token => {
+                RestResult::Token(decode_one::<TokenDetails>(response, fmt)?.ok_or_else(|| {
+                    ErrorInfo::new(codes::INTERNAL, 500, "no token in the response")
+                })?)
+            }
+            Expect::Json => RestResult::Json(decode_json(response, fmt)?),
+            Expect::Http => return self.decode_http(response),
+        })
+    }
+
+    /// The answer of `request()`: any status (RSC19d, HP3-HP8).
+    fn decode_http(&self, response: &HttpResponse) -> Result<RestResult, ErrorInfo> {
+        let fmt = self.format;
+        let items = decode_json_items(response, fmt);
+        let success = (200..300).contains(&response.status);
+        let body_error = (!success).then(|| error_from_response(response, fmt));
+        let error_message = response
+            .header("x-ably-errormessage")
+            .map(str::to_owned)
+            .or_else(|| body_error.as_ref().map(|e| e.message.clone()));
+        let error_code =
+            error_code_header(response).or_else(|| body_error.as_ref().map(|e| e.code));
+        let items = match items {
+            Ok(items) => items,
+            Err(e) if success => return Err(e),
+            Err(_) => Vec::new(),
+        };
+        Ok(RestResult::Http(HttpPaginatedResponse {
+            status_code: response.status,
+            error_code,
+            error_message,
+            headers: response.headers.clone(),
+            page: PaginatedResult::new(items, self, response),
+        }))
+    }
+}
+
+/// Decodes the payloads of messages from REST (RSL6) with the channel's
+/// cipher, if any; a message that fails keeps the rest of its encoding
+/// (RSL6b) and its error is returned.
+pub fn decode_payloads(messages: &mut [Message], cipher: Option<&CipherParams>) -> Vec<ErrorInfo> {
+    messages
+        .iter_mut()
+        .filter_map(|m| m.decode(cipher).err())
+        .collect()
+}
+
+/// Decodes the payloads of presence messages from REST (RSP5), as
+/// [`decode_payloads`] does.
+pub fn decode_presence_payloads(
+    messages: &mut [PresenceMessage],
+    cipher: Option<&CipherParams>,
+) -> Vec<ErrorInfo> {
+    messages
+        .iter_mut()
+        .filter_map(|m| m.decode(cipher).err())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

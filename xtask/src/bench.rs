@@ -1,0 +1,520 @@
+//! `cargo xtask bench codec`: the ably-proto codec benchmarks, compared in
+//! the same run with the receive path of the official ably-js SDK.
+//!
+//! Steps:
+//! 1. `npm ci` in `xtask/js` if its `node_modules` is missing;
+//! 2. `cargo bench -p ably-proto --bench codec`, which writes the frames it
+//!    measures to `target/bench-frames/<row>.<format>`
+//!    (`ABLY_BENCH_FRAMES_DIR`) and its results to `target/criterion`;
+//! 3. `node xtask/js/codec-bench.mjs target/bench-frames`, which decodes the
+//!    same bytes with ably-js (its msgpack decoder or `JSON.parse`, then
+//!    `Message.fromEncodedArray` / `PresenceMessage.fromEncodedArray`) and
+//!    prints one JSON line per frame;
+//! 4. a markdown table, printed and written to `target/bench-codec.md`.
+//!
+//! Both sides report a median time per frame: criterion the median of its
+//! samples, the harness the median of its batches. The ratio is ably-js
+//! time over Rust decode time. Missing the 5x target is reported, not an
+//! error; only a failure to run something is.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::Result;
+
+/// The rows of the bench, in table order; rows found beyond these follow.
+const ROW_ORDER: [&str; 4] = ["string", "json10", "sync100", "binary16k"];
+/// The formats, in table order.
+const FORMATS: [&str; 2] = ["json", "msgpack"];
+/// The ratio the codec aims for on every row.
+const TARGET_RATIO: f64 = 5.0;
+
+/// `cargo xtask bench <what> ...`.
+pub(crate) fn run(args: &[String]) -> Result {
+    match args.split_first() {
+        Some((what, rest)) if what == "codec" => codec(rest),
+        Some((what, _)) => Err(format!("unknown bench `{what}`; try `bench codec`").into()),
+        None => Err(
+            "usage: cargo xtask bench codec [--filter REGEX] [--js-min-ms MS] \
+                     [-- CRITERION_ARGS...]"
+                .into(),
+        ),
+    }
+}
+
+/// Options of `bench codec`.
+#[derive(Default)]
+struct Options {
+    /// A criterion filter (regex on `decode/<row>/<format>` ids).
+    filter: Option<String>,
+    /// `--min-ms` for the ably-js harness.
+    js_min_ms: Option<String>,
+    /// Passed to the criterion bench binary after the filter.
+    criterion_args: Vec<String>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut opts = Options::default();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match arg.as_str() {
+                "--filter" => opts.filter = Some(value("--filter")?),
+                "--js-min-ms" => opts.js_min_ms = Some(value("--js-min-ms")?),
+                "--" => {
+                    opts.criterion_args = it.cloned().collect();
+                    break;
+                }
+                other => return Err(format!("unknown option `{other}` for bench codec").into()),
+            }
+        }
+        Ok(opts)
+    }
+}
+
+/// One line of the table.
+#[derive(Default)]
+struct Line {
+    bytes: u64,
+    messages: Option<u64>,
+    rust_decode_ns: Option<f64>,
+    rust_encode_ns: Option<f64>,
+    js_ns: Option<f64>,
+}
+
+/// `bench codec`.
+fn codec(args: &[String]) -> Result {
+    let opts = Options::parse(args)?;
+    let started = Instant::now();
+    let start_time = SystemTime::now();
+    let load_at_start = load_average();
+    let root = crate::workspace_root();
+    let target = crate::target_dir();
+    let js_dir = root.join("xtask").join("js");
+    let frames_dir = target.join("bench-frames");
+    let criterion_home = target.join("criterion");
+
+    // 1. The ably-js harness's dependencies.
+    if !js_dir.join("node_modules/ably/package.json").is_file() {
+        eprintln!(
+            "xtask: installing the ably-js harness (npm ci in {})",
+            js_dir.display()
+        );
+        run_status(Command::new("npm").arg("ci").current_dir(&js_dir), "npm ci")?;
+    }
+
+    // 2. The Rust side; it also writes the frames.
+    if frames_dir.exists() {
+        std::fs::remove_dir_all(&frames_dir)
+            .map_err(|e| format!("removing {}: {e}", frames_dir.display()))?;
+    }
+    let mut cargo = Command::new(crate::cargo());
+    cargo
+        .args(["bench", "-p", "ably-proto", "--bench", "codec", "--"])
+        .args(opts.filter.iter())
+        .args(&opts.criterion_args)
+        .env("ABLY_BENCH_FRAMES_DIR", &frames_dir)
+        .env("CRITERION_HOME", &criterion_home)
+        .current_dir(&root);
+    run_status(&mut cargo, "cargo bench -p ably-proto --bench codec")?;
+
+    let mut lines = read_frames(&frames_dir)?;
+    for ((row, format), line) in &mut lines {
+        let estimate = |group: &str| {
+            let path = criterion_home
+                .join(group)
+                .join(row)
+                .join(format)
+                .join("new/estimates.json");
+            read_estimate(&path, start_time)
+        };
+        line.rust_decode_ns = estimate("decode")?;
+        line.rust_encode_ns = estimate("encode")?;
+    }
+
+    // 3. The ably-js side, on the same bytes.
+    let mut failures = Vec::new();
+    let mut node = Command::new("node");
+    node.arg(js_dir.join("codec-bench.mjs"))
+        .arg(&frames_dir)
+        .args(opts.js_min_ms.iter().flat_map(|ms| ["--min-ms", ms]))
+        .current_dir(&js_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let output = node
+        .output()
+        .map_err(|e| format!("running node (is Node.js installed?): {e}"))?;
+    if !output.status.success() {
+        failures.push(format!(
+            "node codec-bench.mjs exited with {}",
+            output.status
+        ));
+    }
+    for text in String::from_utf8_lossy(&output.stdout).lines() {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| format!("codec-bench.mjs printed `{text}`: {e}"))?;
+        let key = (str_field(&v, "row")?, str_field(&v, "format")?);
+        let Some(line) = lines.get_mut(&key) else {
+            failures.push(format!("codec-bench.mjs measured an unknown frame {key:?}"));
+            continue;
+        };
+        line.js_ns = v["ns_per_frame"].as_f64();
+        let js_messages = v["messages_per_frame"].as_u64();
+        if line.messages.is_none() {
+            line.messages = js_messages;
+        } else if js_messages.is_some() && js_messages != line.messages {
+            eprintln!(
+                "xtask: warning: {}.{}: ably-js decoded {:?} messages, the frame has {:?}",
+                key.0, key.1, js_messages, line.messages
+            );
+        }
+        if v["bytes"].as_u64() != Some(line.bytes) {
+            failures.push(format!(
+                "{}.{}: ably-js read a different size",
+                key.0, key.1
+            ));
+        }
+    }
+
+    // 4. The table.
+    let mut env = versions(&js_dir);
+    env.load = format!("{load_at_start} at start, {} at end", load_average());
+    let report = render(&lines, &env, started.elapsed().as_secs_f64());
+    println!("\n{report}");
+    let out = target.join("bench-codec.md");
+    std::fs::write(&out, &report).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    eprintln!("xtask: wrote {}", out.display());
+
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; ").into())
+    }
+}
+
+/// Runs a command to completion; an unsuccessful exit is an error.
+fn run_status(cmd: &mut Command, what: &str) -> Result {
+    let status = cmd.status().map_err(|e| format!("running {what}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})").into())
+    }
+}
+
+/// A string field of a result line.
+fn str_field(v: &Value, name: &str) -> Result<String> {
+    v[name]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("codec-bench.mjs line without `{name}`: {v}").into())
+}
+
+/// The frames the bench wrote, keyed by (row, format), with their size and,
+/// from the JSON frame, how many messages they carry.
+fn read_frames(dir: &Path) -> Result<BTreeMap<(String, String), Line>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "the bench wrote no frames to {} ({e}); did the filter exclude everything?",
+            dir.display()
+        )
+    })?;
+    let mut lines = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    for entry in entries {
+        let path = entry?.path();
+        let (Some(row), Some(format)) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        if !FORMATS.contains(&format) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        if format == "json" {
+            let frame: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+            let count = |field: &str| frame[field].as_array().map_or(0, Vec::len) as u64;
+            counts.insert(row.to_owned(), count("messages") + count("presence"));
+        }
+        let line = Line {
+            bytes: bytes.len() as u64,
+            ..Line::default()
+        };
+        lines.insert((row.to_owned(), format.to_owned()), line);
+    }
+    for ((row, _), line) in &mut lines {
+        line.messages = counts.get(row).copied();
+    }
+    Ok(lines)
+}
+
+/// The median time of a criterion benchmark, in ns, if it ran in this run.
+fn read_estimate(path: &Path, since: SystemTime) -> Result<Option<f64>> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    if meta.modified().is_ok_and(|m| m < since) {
+        // Left over from an earlier run (excluded by --filter this time).
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(v["median"]["point_estimate"].as_f64())
+}
+
+/// The environment, for the report header.
+struct Versions {
+    date: String,
+    cpu: String,
+    cpus: usize,
+    rustc: String,
+    node: String,
+    ably_js: String,
+    /// The 1-minute load averages, to judge how busy the machine was.
+    load: String,
+}
+
+fn versions(js_dir: &Path) -> Versions {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            (key.trim() == "model name").then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let ably_js = std::fs::read_to_string(js_dir.join("node_modules/ably/package.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Versions {
+        date: utc_now(),
+        cpu,
+        cpus,
+        rustc: command_output("rustc", &["--version"]),
+        node: command_output("node", &["--version"]),
+        ably_js,
+        load: String::new(),
+    }
+}
+
+/// The 1-minute load average from `/proc/loadavg`, or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// The first line a command prints, or `unknown`.
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8(o.stdout)
+                .ok()?
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| format!("{program}: unknown"))
+}
+
+/// The current time as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_date(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    // Count from 0000-03-01 so that the leap day ends each 400-year era.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Table order: the known rows first, then the others by name.
+fn row_rank(row: &str) -> (usize, String) {
+    let rank = ROW_ORDER
+        .iter()
+        .position(|r| *r == row)
+        .unwrap_or(ROW_ORDER.len());
+    (rank, row.to_owned())
+}
+
+/// The markdown report.
+fn render(lines: &BTreeMap<(String, String), Line>, v: &Versions, elapsed_s: f64) -> String {
+    let mut keys: Vec<&(String, String)> = lines.keys().collect();
+    keys.sort_by_key(|(row, format)| {
+        let format_rank = FORMATS.iter().position(|f| f == format);
+        (row_rank(row), format_rank)
+    });
+
+    let mut s = String::new();
+    let _ = writeln!(s, "### ably-proto codec vs ably-js {}\n", v.ably_js);
+    let _ = writeln!(s, "- date: {}", v.date);
+    let _ = writeln!(s, "- CPU: {} ({} logical CPUs)", v.cpu, v.cpus);
+    let _ = writeln!(s, "- load average (1 min): {}", v.load);
+    let _ = writeln!(s, "- {}; node {}; ably-js {}", v.rustc, v.node, v.ably_js);
+    let _ = writeln!(
+        s,
+        "- Rust decode = `decode_protocol_message` + `fill_inherited_fields` + payload \
+         `decode(None)` of every message; Rust encode = payload encode + `codec::encode`; \
+         criterion median per frame."
+    );
+    let _ = writeln!(
+        s,
+        "- ably-js = `xtask/js/codec-bench.mjs` (`JSON.parse` or its bundled msgpack decoder, \
+         then `Message`/`PresenceMessage.fromEncodedArray`), median of batches, same frame \
+         bytes, same run."
+    );
+    let _ = writeln!(
+        s,
+        "- ratio = ably-js ns/frame / Rust decode ns/frame (target >= {TARGET_RATIO}x); \
+         MB/s = frame bytes / Rust decode time, 1 MB = 10^6 bytes.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| row | format | frame bytes | msgs/frame | Rust decode ns/frame | Rust msgs/s | \
+         Rust MB/s | ably-js ns/frame | ratio | Rust encode ns/frame |"
+    );
+    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let mut below = Vec::new();
+    for key in keys {
+        let (row, format) = key;
+        let line = &lines[key];
+        let dash = || "–".to_owned();
+        let msgs_per_s = match (line.messages, line.rust_decode_ns) {
+            (Some(n), Some(ns)) => fmt_rate(n as f64 * 1e9 / ns),
+            _ => dash(),
+        };
+        let mb_per_s = line
+            .rust_decode_ns
+            .map_or_else(dash, |ns| fmt_mbs(line.bytes as f64 * 1e3 / ns));
+        let ratio = match (line.js_ns, line.rust_decode_ns) {
+            (Some(js), Some(rust)) => {
+                let r = js / rust;
+                if r < TARGET_RATIO {
+                    below.push(format!("{row}/{format} ({r:.1}x)"));
+                }
+                format!("{r:.1}x")
+            }
+            _ => dash(),
+        };
+        let _ = writeln!(
+            s,
+            "| {row} | {format} | {} | {} | {} | {msgs_per_s} | {mb_per_s} | {} | {ratio} | {} |",
+            line.bytes,
+            line.messages.map_or_else(dash, |n| n.to_string()),
+            line.rust_decode_ns.map_or_else(dash, fmt_ns),
+            line.js_ns.map_or_else(dash, fmt_ns),
+            line.rust_encode_ns.map_or_else(dash, fmt_ns),
+        );
+    }
+    let _ = writeln!(s);
+    if below.is_empty() {
+        let _ = writeln!(s, "All measured rows meet the {TARGET_RATIO}x target.");
+    } else {
+        let _ = writeln!(s, "Below the {TARGET_RATIO}x target: {}.", below.join(", "));
+    }
+    let _ = writeln!(s, "\nTotal wall time of the run: {elapsed_s:.0} s.");
+    s
+}
+
+/// Nanoseconds, with thousands separators above 1000.
+fn fmt_ns(ns: f64) -> String {
+    if ns < 100.0 {
+        return format!("{ns:.1}");
+    }
+    let digits = format!("{:.0}", ns);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rate per second with a k/M suffix.
+fn fmt_rate(per_s: f64) -> String {
+    if per_s >= 1e6 {
+        format!("{:.2} M", per_s / 1e6)
+    } else if per_s >= 1e3 {
+        format!("{:.0} k", per_s / 1e3)
+    } else {
+        format!("{per_s:.0}")
+    }
+}
+
+/// MB/s with a sensible number of decimals.
+fn fmt_mbs(mbs: f64) -> String {
+    if mbs >= 100.0 {
+        format!("{mbs:.0}")
+    } else {
+        format!("{mbs:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(59), (1970, 3, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(19_723), (2024, 1, 1));
+        assert_eq!(civil_date(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(fmt_ns(85.34), "85.3");
+        assert_eq!(fmt_ns(1234.4), "1,234");
+        assert_eq!(fmt_ns(123_456_789.0), "123,456,789");
+        assert_eq!(fmt_rate(2_500_000.0), "2.50 M");
+        assert_eq!(fmt_rate(12_345.0), "12 k");
+    }
+}
