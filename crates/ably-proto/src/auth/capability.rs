@@ -69,7 +69,7 @@ impl Capability {
 
     /// The operations this capability allows on a channel: the union of the
     /// operations of every resource that matches it (see
-    /// [`resource_matches`]). `*` among them means every operation.
+    /// `resource_matches`). `*` among them means every operation.
     pub fn operations_for(&self, channel: &str) -> BTreeSet<&str> {
         self.0
             .iter()

@@ -112,7 +112,7 @@ impl From<serde_json::Value> for Data {
 impl Serialize for Data {
     /// Binary becomes a base64 string in human-readable formats (JSON); the
     /// enclosing message appends `base64` to its encoding (see
-    /// [`wire_encoding`]).
+    /// `wire_encoding`).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Data::None => s.serialize_unit(),
