@@ -149,7 +149,7 @@ fn decode_step(
             ErrorInfo::new(
                 codes::DELTA_DECODING_FAILED,
                 400,
-                "vcdiff delta payloads are not supported; attach without the delta channel param",
+                "vcdiff deltas need a vcdiff decoder (realtime channels take one, see Client::set_vcdiff_decoder); the payload decoder alone can not apply them",
             ),
         )),
         cipher_step if cipher_step.starts_with("cipher+") => {
