@@ -24,5 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod hub;
+mod rest;
 pub mod server;
+mod sse;
 mod ws;

@@ -29,13 +29,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::hub::{ConnectRequest, Hub, HubConfig, Input, Now, Output, TransportId};
+use crate::hub::{ConnectRequest, Hub, HubConfig, Input, Now, Output, StreamRequest, TransportId};
 use crate::ws::{self, WsOut};
+use crate::{rest, sse};
 
 /// Frames queued per transport before it counts as stalled and is dropped.
 pub const OUTBOUND_QUEUE: usize = 8192;
 /// Inputs queued to the driver; readers wait when it is full.
 pub const INBOUND_QUEUE: usize = 4096;
+/// The largest REST request body (bytes); larger ones get 413 (40009).
+pub const MAX_BODY: usize = 2 << 20;
 /// How long shutdown waits for DISCONNECTED to reach clients.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -61,6 +64,9 @@ impl Default for Config {
     }
 }
 
+/// A REST call run by the driver against the hub.
+pub(crate) type HubCall = Box<dyn FnOnce(&mut Hub, Now) + Send>;
+
 /// What the transport and REST tasks tell the driver.
 pub(crate) enum Event {
     Open {
@@ -85,8 +91,19 @@ pub(crate) enum Event {
         params: Box<TokenParams>,
         reply: oneshot::Sender<Result<TokenDetails, ErrorInfo>>,
     },
+    /// An SSE or event-stream request.
+    OpenStream {
+        id: TransportId,
+        request: StreamRequest,
+        out: mpsc::Sender<WsOut>,
+    },
+    /// A REST call: runs against the hub, answers through its own channel.
+    Call(HubCall),
     Shutdown {
         done: oneshot::Sender<()>,
+    },
+    DropTransports {
+        done: oneshot::Sender<usize>,
     },
 }
 
@@ -113,7 +130,7 @@ pub struct Server {
     driver: Option<JoinHandle<()>>,
 }
 
-fn now_wall() -> i64 {
+pub(crate) fn now_wall() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -158,6 +175,23 @@ impl Server {
             .route("/", get(ws::upgrade))
             .route("/time", get(time))
             .route("/keys/{key_name}/requestToken", post(request_token))
+            .route(
+                "/channels/{channel}/messages",
+                post(rest::publish).get(rest::history),
+            )
+            .route("/channels/{channel}/history", get(rest::history))
+            .route("/channels/{channel}/presence", get(rest::presence))
+            .route(
+                "/channels/{channel}/presence/history",
+                get(rest::presence_history),
+            )
+            .route("/apps", post(rest::create_app))
+            .route("/apps/{app_id}", axum::routing::delete(rest::delete_app))
+            .route("/sse", get(sse::sse))
+            .route("/event-stream", get(sse::event_stream))
+            .fallback(rest::not_found)
+            .method_not_allowed_fallback(rest::method_not_allowed)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
             .with_state(state);
         let (stop, stop_rx) = oneshot::channel::<()>();
         let http = tokio::spawn(async move {
@@ -186,6 +220,22 @@ impl Server {
     /// The full-access keys, `appId.keyId:secret`.
     pub fn keys(&self) -> &[String] {
         &self.keys
+    }
+
+    /// For tests: drops every transport at once, as a network failure
+    /// would (the socket closes, no DISCONNECTED), keeping each connection
+    /// resumable. Returns how many were dropped.
+    pub async fn drop_connections(&self) -> usize {
+        let (done, done_rx) = oneshot::channel();
+        if self
+            .events
+            .send(Event::DropTransports { done })
+            .await
+            .is_err()
+        {
+            return 0;
+        }
+        done_rx.await.unwrap_or(0)
     }
 
     /// Tells every client DISCONNECTED (so that it resumes elsewhere),
@@ -274,9 +324,36 @@ async fn drive(mut hub: Hub, mut events: mpsc::Receiver<Event>) {
             Event::IssueToken { key, params, reply } => {
                 let _ = reply.send(hub.issue_token(now(), &key, &params));
             }
+            Event::OpenStream { id, request, out } => {
+                if shutting_down.is_some() {
+                    continue;
+                }
+                outs.insert(id, out);
+                hub.handle(
+                    now(),
+                    Input::OpenStream {
+                        transport: id,
+                        request,
+                    },
+                );
+            }
+            Event::Call(call) => call(&mut hub, now()),
             Event::Shutdown { done } => {
                 hub.handle(now(), Input::Shutdown);
                 shutting_down = Some(done);
+            }
+            Event::DropTransports { done } => {
+                // Dropping a sender ends its task, which closes the socket.
+                let ids: Vec<TransportId> = std::mem::take(&mut outs).into_keys().collect();
+                for transport in &ids {
+                    hub.handle(
+                        now(),
+                        Input::Closed {
+                            transport: *transport,
+                        },
+                    );
+                }
+                let _ = done.send(ids.len());
             }
         }
         route(&mut hub, &mut outs);
@@ -303,6 +380,7 @@ fn route(hub: &mut Hub, outs: &mut BTreeMap<TransportId, mpsc::Sender<WsOut>>) {
                     binary,
                 } => (transport, WsOut::Frame { data, binary }, false),
                 Output::Ping { transport } => (transport, WsOut::Ping, false),
+                Output::Stream { transport, item } => (transport, WsOut::Stream(item), false),
                 Output::Close { transport } => (transport, WsOut::Close, true),
             };
             let Some(tx) = outs.get(&t) else {
@@ -331,7 +409,7 @@ fn route(hub: &mut Hub, outs: &mut BTreeMap<TransportId, mpsc::Sender<WsOut>>) {
 }
 
 /// The format a REST client wants back.
-fn response_format(headers: &HeaderMap) -> Format {
+pub(crate) fn response_format(headers: &HeaderMap) -> Format {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -343,7 +421,7 @@ fn response_format(headers: &HeaderMap) -> Format {
     }
 }
 
-fn request_format(headers: &HeaderMap) -> Format {
+pub(crate) fn request_format(headers: &HeaderMap) -> Format {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -355,7 +433,7 @@ fn request_format(headers: &HeaderMap) -> Format {
     }
 }
 
-fn encoded<T: codec::Wire>(status: StatusCode, value: &T, format: Format) -> Response {
+pub(crate) fn encoded<T: codec::Wire>(status: StatusCode, value: &T, format: Format) -> Response {
     match codec::encode(value, format) {
         Ok(body) => (
             status,
@@ -371,7 +449,7 @@ fn encoded<T: codec::Wire>(status: StatusCode, value: &T, format: Format) -> Res
 }
 
 /// An Ably error response: the status, and `{"error": ErrorInfo}`.
-fn error_response(e: ErrorInfo, format: Format) -> Response {
+pub(crate) fn error_response(e: ErrorInfo, format: Format) -> Response {
     let status = e
         .status_code
         .and_then(|s| StatusCode::from_u16(s).ok())
@@ -396,9 +474,13 @@ async fn request_token(
     State(state): State<AppState>,
     Path(key_name): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let format = response_format(&headers);
+    let body = match rest::body(body, &headers, format) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
     let bad = |why: String| ErrorInfo::new(40000, 400, why);
     let value: serde_json::Value = match codec::decode(&body, request_format(&headers)) {
         Ok(v) => v,
@@ -467,6 +549,7 @@ async fn request_token(
 pub struct BackgroundServer {
     addr: SocketAddr,
     keys: Vec<String>,
+    events: mpsc::Sender<Event>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -480,6 +563,7 @@ impl BackgroundServer {
             .build()?;
         let server = runtime.block_on(Server::start(config))?;
         let (addr, keys) = (server.addr(), server.keys().to_vec());
+        let events = server.events.clone();
         let (stop, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
@@ -490,6 +574,7 @@ impl BackgroundServer {
         Ok(BackgroundServer {
             addr,
             keys,
+            events,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -503,6 +588,21 @@ impl BackgroundServer {
     /// The full-access keys.
     pub fn keys(&self) -> &[String] {
         &self.keys
+    }
+
+    /// For tests: drops every transport at once, as a network failure
+    /// would, keeping each connection resumable (see
+    /// [`Server::drop_connections`]). Returns how many were dropped.
+    pub fn drop_connections(&self) -> usize {
+        let (done, done_rx) = oneshot::channel();
+        if self
+            .events
+            .blocking_send(Event::DropTransports { done })
+            .is_err()
+        {
+            return 0;
+        }
+        done_rx.blocking_recv().unwrap_or(0)
     }
 }
 

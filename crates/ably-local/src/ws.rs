@@ -13,8 +13,13 @@ use crate::server::{AppState, Event, OUTBOUND_QUEUE, next_transport};
 /// What the driver sends a transport task.
 #[derive(Debug)]
 pub(crate) enum WsOut {
-    Frame { data: Bytes, binary: bool },
+    Frame {
+        data: Bytes,
+        binary: bool,
+    },
     Ping,
+    /// For SSE and event-stream transports.
+    Stream(crate::hub::StreamItem),
     Close,
 }
 
@@ -80,6 +85,7 @@ async fn run(mut socket: WebSocket, state: AppState, request: ConnectRequest) {
                         }
                     }
                     Some(WsOut::Ping) => Message::Ping(Bytes::new()),
+                    Some(WsOut::Stream(_)) => continue,
                     Some(WsOut::Close) | None => {
                         let _ = socket.send(Message::Close(None)).await;
                         break;

@@ -58,6 +58,7 @@ impl Net {
                     self.inbox.entry(transport.0).or_default().push(pm);
                 }
                 Output::Ping { transport } => *self.pings.entry(transport.0).or_default() += 1,
+                Output::Stream { .. } => {}
                 Output::Close { transport } => {
                     self.closed.insert(transport.0);
                 }

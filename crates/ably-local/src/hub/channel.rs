@@ -24,6 +24,8 @@ pub const DEFAULT_MODES: Flags =
 #[derive(Debug, Default)]
 pub(crate) struct Channel {
     pub subscribers: BTreeSet<String>,
+    /// SSE and event-stream subscribers.
+    pub streams: BTreeSet<TransportId>,
     pub presence: PresenceSet,
     recent_ids: BTreeMap<String, Option<String>>,
     id_order: VecDeque<(i64, String)>,
@@ -45,7 +47,10 @@ impl Channel {
 
     /// Whether the hub may forget the channel.
     pub fn is_idle(&self) -> bool {
-        self.subscribers.is_empty() && self.presence.is_empty() && self.recent_ids.is_empty()
+        self.subscribers.is_empty()
+            && self.streams.is_empty()
+            && self.presence.is_empty()
+            && self.recent_ids.is_empty()
     }
 }
 
@@ -407,7 +412,18 @@ impl Hub {
             messages.push(m);
         }
 
-        // Idempotent publishing: ids seen recently are not published again.
+        let serials = self.publish_messages(&key, conn_id, messages);
+        self.ack(conn_id, t, serial, Some(PublishResult { serials }));
+    }
+
+    /// Publishes stamped messages (skipping ids seen recently: idempotent
+    /// publishing), delivers them, and returns each message's serial.
+    pub(super) fn publish_messages(
+        &mut self,
+        key: &ChannelKey,
+        origin: &str,
+        messages: Vec<Message>,
+    ) -> Vec<Option<String>> {
         let ch = self.channels.entry(key.clone()).or_default();
         let mut serials: Vec<Option<String>> = vec![None; messages.len()];
         let mut fresh = Vec::new();
@@ -425,7 +441,7 @@ impl Hub {
         if !fresh.is_empty() {
             let event = self
                 .broker
-                .publish(self.now, &key, conn_id, EventBody::Messages(fresh));
+                .publish(self.now, key, origin, EventBody::Messages(fresh));
             let ch = self.channels.entry(key.clone()).or_default();
             if let EventBody::Messages(published) = &event.body {
                 for (m, i) in published.iter().zip(fresh_index) {
@@ -437,7 +453,7 @@ impl Hub {
             }
         }
         self.fan_out();
-        self.ack(conn_id, t, serial, Some(PublishResult { serials }));
+        serials
     }
 
     /// Delivers every event the broker has ready to the attached
@@ -447,6 +463,7 @@ impl Hub {
             let Some(ch) = self.channels.get(&key) else {
                 continue;
             };
+            let streams: Vec<TransportId> = ch.streams.iter().copied().collect();
             let mut targets = Vec::new();
             for conn_id in &ch.subscribers {
                 let Some(conn) = self.connections.get(conn_id) else {
@@ -464,6 +481,9 @@ impl Hub {
                 if let Some(tr) = self.transports.get(&t) {
                     targets.push((t, tr.format));
                 }
+            }
+            if !streams.is_empty() {
+                self.deliver_to_streams(&streams, &key.channel, &event, None);
             }
             if targets.is_empty() {
                 continue;

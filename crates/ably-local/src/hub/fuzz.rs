@@ -60,6 +60,7 @@ impl Driver {
                         "ping for a closed transport"
                     );
                 }
+                Output::Stream { .. } => {}
                 Output::Close { transport } => {
                     assert!(
                         self.open.remove(&transport.0).is_some(),

@@ -132,15 +132,31 @@ pub trait Broker: Send {
     ) -> Vec<Arc<StoredEvent>>;
     /// Drops what is older than the retention and logs with nothing left.
     fn expire(&mut self, now: Now);
+    /// A page of history (RSL2).
+    fn history(&mut self, now: Now, channel: &ChannelKey, query: &HistoryQuery) -> HistoryPage;
+    /// Sets the namespaces of an app whose channels keep history longer.
+    fn set_persisted(&mut self, app: &str, namespaces: Vec<String>);
+    /// Forgets every channel of an app.
+    fn remove_app(&mut self, app: &str);
 }
 
-/// Retention of a [`LocalBroker`].
+/// Retention of a [`LocalBroker`]: what every channel keeps, and what the
+/// channels of a persisted namespace keep.
 #[derive(Clone, Copy, Debug)]
 pub struct Retention {
     /// Events older than this are dropped (ms). Ably keeps 2 minutes.
     pub max_age_ms: i64,
     /// At most this many messages per channel are kept.
     pub max_messages: usize,
+    /// At most this many bytes of messages (as [`Message::size`] counts)
+    /// per channel are kept.
+    pub max_bytes: usize,
+    /// Age limit for channels in a persisted namespace (ms): 72 hours.
+    pub persisted_max_age_ms: i64,
+    /// Message cap for channels in a persisted namespace.
+    pub persisted_max_messages: usize,
+    /// Byte cap for channels in a persisted namespace.
+    pub persisted_max_bytes: usize,
 }
 
 impl Default for Retention {
@@ -148,8 +164,78 @@ impl Default for Retention {
         Retention {
             max_age_ms: 120_000,
             max_messages: 1000,
+            max_bytes: 8 << 20,
+            persisted_max_age_ms: 72 * 3600 * 1000,
+            persisted_max_messages: 10_000,
+            persisted_max_bytes: 64 << 20,
         }
     }
+}
+
+impl Retention {
+    /// (max age, max messages, max bytes) for a channel.
+    fn limits(&self, persisted: bool) -> (i64, usize, usize) {
+        if persisted {
+            (
+                self.persisted_max_age_ms,
+                self.persisted_max_messages,
+                self.persisted_max_bytes,
+            )
+        } else {
+            (self.max_age_ms, self.max_messages, self.max_bytes)
+        }
+    }
+}
+
+/// The namespace of a channel name: the part before the first `:`, after
+/// any `[qualifier]` prefix; `None` without a `:`.
+pub fn namespace_of(channel: &str) -> Option<&str> {
+    let name = match channel.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(channel, |(_, n)| n),
+        None => channel,
+    };
+    name.split_once(':').map(|(ns, _)| ns)
+}
+
+/// Which events a history query reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryKind {
+    /// Messages (`/messages`).
+    Messages,
+    /// Presence events (`/presence/history`).
+    Presence,
+}
+
+/// A history query (RSL2): a time window, a direction, a page size, an
+/// upper bound by serial (`from_serial`, for untilAttach) and the cursor of
+/// the page before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Messages or presence.
+    pub kind: HistoryKind,
+    /// Not before this time (ms since the epoch, inclusive).
+    pub start: Option<i64>,
+    /// Not after this time (inclusive).
+    pub end: Option<i64>,
+    /// Newest first (the default).
+    pub backwards: bool,
+    /// Items per page.
+    pub limit: usize,
+    /// Nothing published after this channel serial (`epoch@seq`).
+    pub until: Option<String>,
+    /// Continue after this item (a position from [`HistoryPage::next`]).
+    pub cursor: Option<String>,
+}
+
+/// One page of history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPage {
+    /// Messages, in the query's order (for [`HistoryKind::Messages`]).
+    pub messages: Vec<Message>,
+    /// Presence events, in the query's order.
+    pub presence: Vec<PresenceMessage>,
+    /// The cursor of the next page, if there may be one.
+    pub next: Option<String>,
 }
 
 #[derive(Debug)]
@@ -160,7 +246,16 @@ struct Log {
     kept_after: u64,
     events: VecDeque<Arc<StoredEvent>>,
     messages: usize,
+    bytes: usize,
     last_used: i64,
+    persisted: bool,
+}
+
+fn body_bytes(body: &EventBody) -> usize {
+    match body {
+        EventBody::Messages(m) => m.iter().map(Message::size).sum(),
+        EventBody::Presence(p) => p.iter().map(|p| p.data.size()).sum(),
+    }
 }
 
 /// An in-memory [`Broker`] for one process.
@@ -170,6 +265,7 @@ pub struct LocalBroker {
     next_epoch: u64,
     logs: BTreeMap<ChannelKey, Log>,
     delivery: VecDeque<(ChannelKey, Arc<StoredEvent>)>,
+    persisted: BTreeMap<String, Vec<String>>,
 }
 
 impl LocalBroker {
@@ -180,11 +276,17 @@ impl LocalBroker {
             next_epoch: seed | 1,
             logs: BTreeMap::new(),
             delivery: VecDeque::new(),
+            persisted: BTreeMap::new(),
         }
     }
 
     fn log(&mut self, now: Now, channel: &ChannelKey) -> &mut Log {
         let next_epoch = &mut self.next_epoch;
+        let persisted = namespace_of(&channel.channel).is_some_and(|ns| {
+            self.persisted
+                .get(&channel.app)
+                .is_some_and(|list| list.iter().any(|p| p == ns))
+        });
         let log = self.logs.entry(channel.clone()).or_insert_with(|| {
             // Epochs are 48 bits so that the text stays short.
             let epoch = *next_epoch & 0xFFFF_FFFF_FFFF;
@@ -197,7 +299,9 @@ impl LocalBroker {
                 kept_after: 0,
                 events: VecDeque::new(),
                 messages: 0,
+                bytes: 0,
                 last_used: now.wall_ms,
+                persisted,
             }
         });
         log.last_used = log.last_used.max(now.wall_ms);
@@ -205,10 +309,11 @@ impl LocalBroker {
     }
 
     fn trim(retention: Retention, log: &mut Log, now: Now) {
-        let cutoff = now.wall_ms - retention.max_age_ms;
+        let (max_age, max_messages, max_bytes) = retention.limits(log.persisted);
+        let cutoff = now.wall_ms - max_age;
         while let Some(front) = log.events.front() {
             let too_old = front.timestamp < cutoff;
-            let too_many = log.messages > retention.max_messages;
+            let too_many = log.messages > max_messages || log.bytes > max_bytes;
             if !(too_old || too_many) {
                 break;
             }
@@ -216,6 +321,7 @@ impl LocalBroker {
                 if let EventBody::Messages(m) = &e.body {
                     log.messages -= m.len();
                 }
+                log.bytes -= body_bytes(&e.body).min(log.bytes);
                 log.kept_after = e.serial.seq;
             }
         }
@@ -243,6 +349,7 @@ impl Broker for LocalBroker {
             }
             log.messages += messages.len();
         }
+        log.bytes += body_bytes(&body);
         let event = Arc::new(StoredEvent {
             serial,
             timestamp: now.wall_ms,
@@ -322,6 +429,118 @@ impl Broker for LocalBroker {
             !log.events.is_empty() || now.wall_ms - log.last_used < retention.max_age_ms
         });
     }
+
+    fn history(&mut self, now: Now, channel: &ChannelKey, query: &HistoryQuery) -> HistoryPage {
+        let retention = self.retention;
+        let log = self.log(now, channel);
+        Self::trim(retention, log, now);
+        let until = query
+            .until
+            .as_deref()
+            .and_then(Serial::parse)
+            .filter(|s| s.epoch == log.epoch)
+            .map(|s| s.seq);
+        let cursor = query.cursor.as_deref().and_then(Position::parse);
+        let in_window = |e: &StoredEvent| {
+            query.start.is_none_or(|t| e.timestamp >= t)
+                && query.end.is_none_or(|t| e.timestamp <= t)
+                && until.is_none_or(|u| e.serial.seq <= u)
+        };
+        let beyond = |p: &Position| match &cursor {
+            None => true,
+            Some(c) if query.backwards => p < c,
+            Some(c) => p > c,
+        };
+        let limit = query.limit.max(1);
+        let mut page = HistoryPage::default();
+        let mut count = 0;
+        let mut more = false;
+        let events: Box<dyn Iterator<Item = &Arc<StoredEvent>>> = if query.backwards {
+            Box::new(log.events.iter().rev())
+        } else {
+            Box::new(log.events.iter())
+        };
+        'events: for e in events {
+            if !in_window(e) {
+                continue;
+            }
+            let n = match (&e.body, query.kind) {
+                (EventBody::Messages(m), HistoryKind::Messages) => m.len(),
+                (EventBody::Presence(p), HistoryKind::Presence) => p.len(),
+                _ => continue,
+            };
+            let indexes: Box<dyn Iterator<Item = usize>> = if query.backwards {
+                Box::new((0..n).rev())
+            } else {
+                Box::new(0..n)
+            };
+            for i in indexes {
+                let pos = Position {
+                    epoch: e.serial.epoch,
+                    seq: e.serial.seq,
+                    index: i,
+                };
+                if !beyond(&pos) {
+                    continue;
+                }
+                if count == limit {
+                    more = true;
+                    break 'events;
+                }
+                count += 1;
+                match &e.body {
+                    EventBody::Messages(m) => page.messages.push(m[i].clone()),
+                    EventBody::Presence(p) => page.presence.push(p[i].clone()),
+                }
+                page.next = Some(pos.to_string());
+            }
+        }
+        if !more {
+            page.next = None;
+        }
+        page
+    }
+
+    fn set_persisted(&mut self, app: &str, namespaces: Vec<String>) {
+        self.persisted.insert(app.to_owned(), namespaces);
+    }
+
+    fn remove_app(&mut self, app: &str) {
+        self.persisted.remove(app);
+        self.logs.retain(|k, _| k.app != app);
+        self.delivery.retain(|(k, _)| k.app != app);
+    }
+}
+
+/// The position of one message in a log, as a history cursor:
+/// `epoch@seq:index`, the message's serial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    epoch: u64,
+    seq: u64,
+    index: usize,
+}
+
+impl Position {
+    fn parse(text: &str) -> Option<Position> {
+        let (serial, index) = text.rsplit_once(':')?;
+        let serial = Serial::parse(serial)?;
+        Some(Position {
+            epoch: serial.epoch,
+            seq: serial.seq,
+            index: index.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let serial = Serial {
+            epoch: self.epoch,
+            seq: self.seq,
+        };
+        write!(f, "{serial}:{:03}", self.index)
+    }
 }
 
 #[cfg(test)]
@@ -386,6 +605,7 @@ mod tests {
         let retention = Retention {
             max_age_ms: 100,
             max_messages: 3,
+            ..Retention::default()
         };
         let mut b = LocalBroker::new(retention, 1);
         let start = b.head(now(0), &key());

@@ -66,7 +66,9 @@ pub mod fuzz;
 mod history;
 mod params;
 mod presence;
+mod rest;
 mod rng;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -78,9 +80,14 @@ use bytes::Bytes;
 pub use auth::{App, DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS};
 pub use channel::{DEFAULT_MODES, MAX_CHANNEL_NAME, MAX_REWIND};
 pub use history::{
-    Broker, ChannelKey, EventBody, LocalBroker, Retention, Serial, Since, StoredEvent,
+    Broker, ChannelKey, EventBody, HistoryKind, HistoryPage, HistoryQuery, LocalBroker, Retention,
+    Serial, Since, StoredEvent, namespace_of,
 };
 pub use params::PROTOCOL_VERSIONS;
+pub use rest::{DEFAULT_LIMIT, MAX_LIMIT, RestCredentials, RestPage};
+pub use stream::{StreamEvent, StreamEventKind, StreamItem, StreamRequest};
+
+pub(crate) use params::query_pairs;
 
 use channel::Channel;
 use connection::{ConnEvent, Connection};
@@ -118,6 +125,13 @@ pub enum Input {
         /// Its request.
         request: ConnectRequest,
     },
+    /// An SSE or event-stream request arrived (a one-way transport).
+    OpenStream {
+        /// The new transport.
+        transport: TransportId,
+        /// Its request.
+        request: StreamRequest,
+    },
     /// A data frame arrived (text or binary alike).
     Frame {
         /// From this transport.
@@ -152,6 +166,13 @@ pub enum Output {
     Ping {
         /// On this transport.
         transport: TransportId,
+    },
+    /// Something for a stream (SSE or event-stream) to write.
+    Stream {
+        /// On this transport.
+        transport: TransportId,
+        /// What.
+        item: StreamItem,
     },
     /// Close the transport once what was queued before is sent.
     Close {
@@ -223,6 +244,8 @@ enum Timer {
     TokenExpiry(String),
     PresenceGrace(String),
     StateTtl(String),
+    StreamKeepalive(TransportId),
+    StreamExpiry(TransportId),
     Housekeeping,
 }
 
@@ -279,6 +302,7 @@ pub struct Hub {
     /// connectionKey -> connectionId.
     keys: BTreeMap<String, String>,
     channels: BTreeMap<ChannelKey, Channel>,
+    streams: BTreeMap<TransportId, stream::Stream>,
     timers: BTreeSet<(u64, Timer)>,
     outputs: VecDeque<Output>,
     housekeeping: bool,
@@ -314,6 +338,7 @@ impl Hub {
             connections: BTreeMap::new(),
             keys: BTreeMap::new(),
             channels: BTreeMap::new(),
+            streams: BTreeMap::new(),
             timers: BTreeSet::new(),
             outputs: VecDeque::new(),
             housekeeping: false,
@@ -402,8 +427,10 @@ impl Hub {
                 }
                 self.on_open(transport, request);
             }
+            Input::OpenStream { transport, request } => self.on_open_stream(transport, request),
             Input::Frame { transport, data } => self.on_frame(transport, &data),
             Input::Closed { transport } => {
+                self.remove_stream(transport);
                 if let Some(tr) = self.transports.remove(&transport) {
                     if let Some(conn) = tr.connection {
                         self.apply(&conn, ConnEvent::TransportLost);
@@ -419,6 +446,10 @@ impl Hub {
                 let rest: Vec<TransportId> = self.transports.keys().copied().collect();
                 for t in rest {
                     self.close_transport(t);
+                }
+                let streams: Vec<TransportId> = self.streams.keys().copied().collect();
+                for t in streams {
+                    self.end_stream(t, None);
                 }
             }
         }
@@ -490,6 +521,8 @@ impl Hub {
                         self.apply(&id, ConnEvent::StateTtlOver);
                     }
                 }
+                Timer::StreamKeepalive(t) => self.stream_keepalive(t),
+                Timer::StreamExpiry(t) => self.stream_token_check(t),
                 Timer::Housekeeping => {
                     self.housekeep();
                     self.timers

@@ -96,6 +96,40 @@ fn millis(name: &str, value: &str) -> Result<u64, ErrorInfo> {
         .ok_or_else(|| bad_param(name, value))
 }
 
+/// Reads an `Authorization` header: `Basic base64(key)` gives a key,
+/// `Bearer token` (base64 or plain) a token; other schemes nothing.
+pub(crate) fn parse_authorization(
+    header: &str,
+) -> Result<(Option<String>, Option<String>), ErrorInfo> {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = BASE64
+            .decode(rest.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                ErrorInfo::new(
+                    codes::INVALID_CREDENTIALS,
+                    401,
+                    "invalid Basic authorization header",
+                )
+            })?;
+        Ok((Some(decoded), None))
+    } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        // REST sends base64(token); take the token itself if it is not.
+        let token = BASE64
+            .decode(rest.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_else(|| rest.to_owned());
+        Ok((None, Some(token)))
+    } else {
+        Ok((None, None))
+    }
+}
+
 impl ConnectParams {
     /// The format asked for, for answering even when other params are bad.
     pub(crate) fn format_of(query: &str) -> Format {
@@ -159,30 +193,12 @@ impl ConnectParams {
             }
         }
         if let Some(header) = authorization {
-            let header = header.trim();
-            let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-            let rest = rest.trim();
-            if scheme.eq_ignore_ascii_case("basic") && p.key.is_none() {
-                let decoded = BASE64
-                    .decode(rest.as_bytes())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        ErrorInfo::new(
-                            codes::INVALID_CREDENTIALS,
-                            401,
-                            "invalid Basic authorization header",
-                        )
-                    })?;
-                p.key = Some(decoded);
-            } else if scheme.eq_ignore_ascii_case("bearer") && p.token.is_none() {
-                // REST sends base64(token); take the token itself if it is not.
-                let token = BASE64
-                    .decode(rest.as_bytes())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_else(|| rest.to_owned());
-                p.token = some(token);
+            let (key, token) = parse_authorization(header)?;
+            if p.key.is_none() {
+                p.key = key;
+            }
+            if p.token.is_none() {
+                p.token = token;
             }
         }
         Ok(p)
