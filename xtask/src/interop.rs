@@ -27,6 +27,8 @@ const SCENARIOS: &[&str] = &[
     "capability",
     "rewind",
     "encrypted",
+    "rest",
+    "sse",
 ];
 
 /// Scripts in interop/ that are not scenarios.
