@@ -1,0 +1,149 @@
+//! [`Subscription`]: the receiving end of a subscriber list, and [`Page`]:
+//! one page of a paginated REST result.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use ably_proto::rest::{PaginatedResult, RestOp, RestRequest, RestResult, Stats};
+use ably_proto::{Message, PresenceMessage};
+
+use crate::error::{Error, Result};
+use crate::handle::Inner;
+
+/// A stream of events (messages, presence events, state changes) from the
+/// client, in the order the client saw them. It is a blocking iterator;
+/// dropping it unsubscribes. The async adapters give a `Stream` with the
+/// same items.
+#[derive(Debug)]
+pub struct Subscription<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Subscription<T> {
+    pub(crate) fn new(rx: Receiver<T>) -> Self {
+        Subscription { rx }
+    }
+
+    /// The next event; `None` once the client has shut down.
+    pub fn recv(&self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+
+    /// The next event, waiting at most `timeout` (error 50003 after that,
+    /// 80017 if the client has shut down).
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
+        self.rx.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => Error::timeout("an event"),
+            RecvTimeoutError::Disconnected => Error::gone(),
+        })
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<T> Iterator for Subscription<T> {
+    type Item = T;
+
+    /// Blocks for the next event; ends when the client shuts down.
+    fn next(&mut self) -> Option<T> {
+        self.recv()
+    }
+}
+
+/// Items that come in pages: messages, presence messages, stats.
+pub trait PageItem: Sized {
+    /// The page inside a REST result, if the result holds this kind.
+    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>>;
+}
+
+impl PageItem for Message {
+    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
+        match result {
+            RestResult::Messages(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl PageItem for PresenceMessage {
+    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
+        match result {
+            RestResult::Presence(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+impl PageItem for Stats {
+    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
+        match result {
+            RestResult::Stats(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// One page of a paginated result (TG): the items, and the next and first
+/// pages on request.
+pub struct Page<T> {
+    /// The items of this page (TG3).
+    pub items: Vec<T>,
+    next: Option<RestRequest>,
+    first: Option<RestRequest>,
+    inner: Arc<Inner>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Page<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("items", &self.items)
+            .field("has_next", &self.next.is_some())
+            .finish()
+    }
+}
+
+impl<T: PageItem> Page<T> {
+    pub(crate) fn from_result(inner: &Arc<Inner>, result: RestResult) -> Result<Page<T>> {
+        let page = T::from_result(result).ok_or_else(|| Error::unexpected("not a page"))?;
+        Ok(Page {
+            items: page.items,
+            next: page.next,
+            first: page.first,
+            inner: inner.clone(),
+        })
+    }
+
+    fn fetch(&self, request: &Option<RestRequest>) -> Result<Option<Page<T>>> {
+        match request {
+            None => Ok(None),
+            Some(r) => {
+                let result = self.inner.rest(RestOp::Send(r.clone()))?;
+                Page::from_result(&self.inner, result).map(Some)
+            }
+        }
+    }
+
+    /// Whether there is a next page (TG6).
+    pub fn has_next(&self) -> bool {
+        self.next.is_some()
+    }
+
+    /// Whether this is the last page (TG7).
+    pub fn is_last(&self) -> bool {
+        self.next.is_none()
+    }
+
+    /// The next page, or `None` on the last (TG4).
+    pub fn next(&self) -> Result<Option<Page<T>>> {
+        self.fetch(&self.next)
+    }
+
+    /// The first page (TG5).
+    pub fn first(&self) -> Result<Option<Page<T>>> {
+        self.fetch(&self.first)
+    }
+}

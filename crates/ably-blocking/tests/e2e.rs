@@ -1,0 +1,319 @@
+//! End-to-end: the blocking client against an in-process ably-local.
+//!
+//! Every wait blocks on the event itself; `WAIT` is only a safety net.
+
+use std::time::Duration;
+
+use ably_blocking::{
+    AuthResponse, ChannelOptions, CipherParams, ClientOptions, ConnectionState, Data, Format,
+    HistoryParams, PresenceAction, PresenceQuery, Realtime, Rest, TokenParams,
+};
+use ably_local::server::{BackgroundServer, Config};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn server() -> BackgroundServer {
+    BackgroundServer::start(Config::default()).expect("ably-local starts")
+}
+
+fn options(server: &BackgroundServer, format: Format) -> ClientOptions {
+    ClientOptions::new(server.keys()[0].clone())
+        .endpoint("127.0.0.1")
+        .port(server.addr().port())
+        .tls(false)
+        .format(format)
+}
+
+fn connected(opts: ClientOptions) -> Realtime {
+    let client = Realtime::new(opts).expect("valid options");
+    client
+        .connection()
+        .wait_for(ConnectionState::Connected, WAIT)
+        .expect("connects");
+    client
+}
+
+#[test]
+fn connects_with_a_key_pings_and_closes() {
+    let server = server();
+    for format in [Format::Json, Format::MsgPack] {
+        let client = connected(options(&server, format));
+        let connection = client.connection();
+        assert!(connection.id().is_some());
+        assert!(connection.key().is_some());
+        assert!(connection.error_reason().is_none());
+        connection.ping().expect("ping");
+        assert!(connection.create_recovery_key().expect("query").is_some());
+        client.close().expect("close");
+        assert_eq!(connection.state(), ConnectionState::Closed);
+    }
+}
+
+#[test]
+fn connects_with_an_auth_callback_returning_a_signed_token_request() {
+    let server = server();
+    // The "auth server": a REST client with the key signs TokenRequests.
+    let signer = Rest::new(options(&server, Format::Json)).expect("rest");
+    let auth = signer.auth();
+    let opts = ClientOptions::with_auth_callback(move |params: &TokenParams| {
+        let mut params = params.clone();
+        params.client_id = Some("carol".into());
+        auth.create_token_request(Some(params))
+            .map(AuthResponse::Request)
+            .map_err(Into::into)
+    })
+    .endpoint("127.0.0.1")
+    .port(server.addr().port())
+    .tls(false);
+    let client = connected(opts);
+    assert_eq!(client.auth().client_id().as_deref(), Some("carol"));
+    let channel = client.channels().get("auth-callback");
+    let messages = channel.subscribe().expect("subscribe");
+    channel.publish("hi", "from carol").expect("publish");
+    let got = messages.recv_timeout(WAIT).expect("message");
+    assert_eq!(got.client_id.as_deref(), Some("carol"));
+    client.close().expect("close");
+}
+
+#[test]
+fn rest_time_and_request_token() {
+    let server = server();
+    let rest = Rest::new(options(&server, Format::MsgPack)).expect("rest");
+    let time = rest.time().expect("time");
+    assert!(time > 1_600_000_000_000);
+    let token = rest.auth().request_token(None).expect("token");
+    assert!(!token.token.is_empty());
+}
+
+fn pubsub_of_every_data_kind(format: Format) {
+    let server = server();
+    let alice = connected(options(&server, format));
+    let bob = connected(options(&server, format));
+    let name = format!("kinds-{format:?}");
+    let inbox = bob.channels().get(&name).subscribe().expect("subscribe");
+    let only_json = bob
+        .channels()
+        .get(&name)
+        .subscribe_name("json")
+        .expect("subscribe by name");
+    let channel = alice.channels().get(&name);
+    let sent = [
+        ("text", Data::from("hello")),
+        (
+            "json",
+            Data::from(serde_json::json!({"n": 1, "list": [1, 2]})),
+        ),
+        ("binary", Data::from(vec![0u8, 1, 2, 255])),
+    ];
+    for (event, data) in &sent {
+        let serial = channel.publish(*event, data.clone()).expect("publish");
+        assert!(serial.is_some(), "the ACK carries a serial");
+    }
+    for (event, data) in &sent {
+        let got = inbox.recv_timeout(WAIT).expect("message");
+        assert_eq!(got.name.as_deref(), Some(*event));
+        assert_eq!(&got.data, data, "{event} in {format:?}");
+        assert_eq!(got.encoding, None);
+    }
+    let json = only_json.recv_timeout(WAIT).expect("json message");
+    assert_eq!(json.name.as_deref(), Some("json"));
+    assert!(only_json.try_recv().is_none());
+}
+
+#[test]
+fn publish_and_subscribe_string_json_binary_in_json() {
+    pubsub_of_every_data_kind(Format::Json);
+}
+
+#[test]
+fn publish_and_subscribe_string_json_binary_in_msgpack() {
+    pubsub_of_every_data_kind(Format::MsgPack);
+}
+
+#[test]
+fn encrypted_channel_round_trip() {
+    let server = server();
+    let key = [7u8; 32];
+    let cipher = || ChannelOptions::default().cipher(CipherParams::from_key(&key).expect("key"));
+    let alice = connected(options(&server, Format::Json));
+    let bob = connected(options(&server, Format::MsgPack));
+    let rx = bob
+        .channels()
+        .get_with_options("secret", cipher())
+        .expect("options");
+    let inbox = rx.subscribe().expect("subscribe");
+    let tx = alice.channels().get("secret");
+    tx.set_options(cipher()).expect("options");
+    tx.publish("s", "for your eyes only").expect("publish");
+    tx.publish("j", serde_json::json!({"k": "v"}))
+        .expect("publish");
+    assert_eq!(
+        inbox.recv_timeout(WAIT).expect("message").data,
+        Data::from("for your eyes only")
+    );
+    assert_eq!(
+        inbox.recv_timeout(WAIT).expect("message").data,
+        Data::from(serde_json::json!({"k": "v"}))
+    );
+}
+
+#[test]
+fn presence_enter_get_leave_between_two_clients() {
+    let server = server();
+    for format in [Format::Json, Format::MsgPack] {
+        let alice = connected(options(&server, format).client_id("alice"));
+        let bob = connected(options(&server, format).client_id("bob"));
+        let name = format!("room-{format:?}");
+        let watcher = bob.channels().get(&name).presence();
+        let events = watcher.subscribe().expect("presence subscribe");
+
+        let presence = alice.channels().get(&name).presence();
+        presence.enter("hello").expect("enter");
+        let entered = events.recv_timeout(WAIT).expect("enter event");
+        assert_eq!(entered.action, PresenceAction::Enter);
+        assert_eq!(entered.client_id.as_deref(), Some("alice"));
+        assert_eq!(entered.data, Data::from("hello"));
+
+        let members = watcher.get(PresenceQuery::default()).expect("get");
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0].client_id.as_deref(), Some("alice"));
+
+        presence.update("busy").expect("update");
+        let updated = events.recv_timeout(WAIT).expect("update event");
+        assert_eq!(updated.action, PresenceAction::Update);
+        assert_eq!(updated.data, Data::from("busy"));
+
+        presence.leave(Data::None).expect("leave");
+        let left = events.recv_timeout(WAIT).expect("leave event");
+        assert_eq!(left.action, PresenceAction::Leave);
+        assert!(
+            watcher
+                .get(PresenceQuery::default())
+                .expect("get")
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn enter_client_on_behalf_of_others() {
+    let server = server();
+    let host = connected(options(&server, Format::MsgPack));
+    let presence = host.channels().get("lobby").presence();
+    presence.enter_client("ann", "a").expect("enter ann");
+    presence.enter_client("ben", "b").expect("enter ben");
+    let mut ids: Vec<_> = presence
+        .get(PresenceQuery::default())
+        .expect("get")
+        .into_iter()
+        .filter_map(|m| m.client_id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["ann", "ben"]);
+    presence.leave_client("ann", Data::None).expect("leave");
+    let left: Vec<_> = presence.get(PresenceQuery::default()).expect("get");
+    assert_eq!(left.len(), 1);
+}
+
+#[test]
+fn history_returns_published_messages() {
+    let server = server();
+    let client = connected(options(&server, Format::Json));
+    let channel = client.channels().get("history");
+    for i in 0..3 {
+        channel.publish("n", format!("{i}")).expect("publish");
+    }
+    let page = channel.history(HistoryParams::default()).expect("history");
+    let data: Vec<_> = page.items.iter().map(|m| m.data.clone()).collect();
+    assert_eq!(data, [Data::from("2"), Data::from("1"), Data::from("0")]);
+}
+
+#[test]
+fn resumes_after_the_service_drops_the_transport_losing_nothing() {
+    const COUNT: usize = 60;
+    let server = server();
+    let alice = connected(options(&server, Format::MsgPack));
+    let bob = connected(options(&server, Format::Json));
+    let bob_id = bob.connection().id();
+    let bob_changes = bob.connection().on_state_change();
+    let inbox = bob.channels().get("resume").subscribe().expect("subscribe");
+    let channel = alice.channels().get("resume");
+    channel.attach().expect("attach");
+
+    // Alice publishes steadily from another thread while the service drops
+    // every transport partway through.
+    let publisher = std::thread::spawn(move || {
+        for i in 0..COUNT {
+            channel.publish("seq", format!("{i}")).expect("publish");
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < COUNT {
+        let message = inbox.recv_timeout(WAIT).expect("message");
+        got.push(message.data.as_str().expect("text").to_owned());
+        if got.len() == 10 {
+            assert_eq!(server.drop_connections(), 2);
+        }
+    }
+    publisher.join().expect("publisher");
+    let expected: Vec<String> = (0..COUNT).map(|i| i.to_string()).collect();
+    assert_eq!(got, expected, "every message exactly once, in order");
+    // Nothing more arrives.
+    assert!(inbox.recv_timeout(Duration::from_millis(200)).is_err());
+
+    // Bob went through disconnected and came back on the same connection.
+    let mut states = Vec::new();
+    while let Some(change) = bob_changes.try_recv() {
+        states.push(change.current);
+    }
+    assert!(
+        states.contains(&ConnectionState::Disconnected),
+        "{states:?}"
+    );
+    assert_eq!(bob.connection().state(), ConnectionState::Connected);
+    assert_eq!(
+        bob.connection().id(),
+        bob_id,
+        "resumed, not a new connection"
+    );
+}
+
+#[test]
+fn invalid_options_fail_synchronously() {
+    let err = Realtime::new(ClientOptions::default()).expect_err("no auth");
+    assert_eq!(err.code(), 40106);
+    let err = Realtime::new(ClientOptions::new("not-a-key")).expect_err("bad key");
+    assert_eq!(err.status_code(), Some(401));
+}
+
+#[test]
+fn rest_publish_history_and_presence() {
+    let server = server();
+    let rest = Rest::new(options(&server, Format::MsgPack)).expect("rest");
+    let channel = rest.channels().get("rest-history");
+    channel.publish("a", "one").expect("publish");
+    channel
+        .publish_messages(vec![
+            ably_blocking::Message::new("b", serde_json::json!({"two": 2})),
+            ably_blocking::Message::new("c", vec![3u8]),
+        ])
+        .expect("publish");
+    let page = channel.history(HistoryParams::default()).expect("history");
+    let names: Vec<_> = page.items.iter().filter_map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["c", "b", "a"]);
+    assert_eq!(page.items[0].data, Data::from(vec![3u8]));
+
+    let realtime = connected(options(&server, Format::Json).client_id("dora"));
+    realtime
+        .channels()
+        .get("rest-history")
+        .presence()
+        .enter("here")
+        .expect("enter");
+    let members = channel
+        .presence()
+        .get(ably_blocking::PresenceParams::default())
+        .expect("presence");
+    assert_eq!(members.items.len(), 1);
+    assert_eq!(members.items[0].client_id.as_deref(), Some("dora"));
+}
