@@ -594,6 +594,8 @@ impl Client {
     fn set_channel_timer(&mut self, name: &str, kind: ChannelTimer, after: Duration) {
         let at = self.now.instant + after;
         self.chan(name).timer = Some((at, kind));
+        // Keep the lower bound of all channel deadlines (see run_channel_timers).
+        self.channel_timer_floor = Some(self.channel_timer_floor.map_or(at, |f| f.min(at)));
     }
 
     /// Enters a channel state: completes operations, clears serials, emits
@@ -732,17 +734,22 @@ impl Client {
         }
     }
 
-    /// The earliest channel deadline.
+    /// A deadline at or before the earliest channel deadline: waking then
+    /// is at worst a spurious timeout, which recomputes it exactly.
     pub(crate) fn channel_deadline(&self) -> Option<Instant> {
-        self.channels
-            .values()
-            .filter_map(|c| c.timer.map(|(at, _)| at))
-            .min()
+        self.channel_timer_floor
     }
 
-    /// Fires channel timers that are due.
+    /// Fires channel timers that are due. `channel_timer_floor` is a lower
+    /// bound of every channel's deadline (set when a timer is set, never
+    /// raised by a cancel), so the common case, nothing due, costs one
+    /// comparison instead of a pass over every channel.
     pub(crate) fn run_channel_timers(&mut self) {
         let now = self.now.instant;
+        if self.channel_timer_floor.is_none_or(|floor| floor > now) {
+            return;
+        }
+        self.channel_timer_floor = None;
         let due: Vec<(String, ChannelTimer)> = self
             .channels
             .values()
@@ -755,6 +762,17 @@ impl Client {
             self.chan(&name).timer = None;
             self.channel_step(&name, ChanEvent::Timer(kind));
         }
+        // Timers set while stepping lowered the floor already; add the
+        // ones that were not due.
+        let rest = self
+            .channels
+            .values()
+            .filter_map(|c| c.timer.map(|(at, _)| at))
+            .min();
+        self.channel_timer_floor = match (self.channel_timer_floor, rest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// Routes a channel frame (RTL1).
@@ -887,6 +905,10 @@ impl Client {
             self.send(&ProtocolMessage::for_channel(Action::Detach, name));
         }
         let err = ErrorInfo::new(90001, 400, format!("channel {name} was released"));
+        // RTS4a: presence actions queued for the attach (RTP16b) and gets
+        // waiting for the sync (RTP11c1) fail with the channel, as in RTP5a.
+        self.fail_queued_presence(name, &err);
+        self.fail_gets(name, err.clone());
         if let Some(ch) = self.channels.remove(name) {
             let mut ops = ch.attach_ops;
             ops.extend(ch.detach_ops);

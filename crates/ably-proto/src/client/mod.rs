@@ -143,6 +143,8 @@ pub struct Client {
     /// Operations the core started itself (e.g. presence re-entry).
     internal_ops: BTreeMap<OpId, InternalOp>,
     next_internal_op: u64,
+    /// A lower bound of every channel's deadline (see `run_channel_timers`).
+    channel_timer_floor: Option<Instant>,
     /// The vcdiff decoder plugin, if given (PC3).
     vcdiff: Option<delta::Plugin>,
     /// REST requests in progress and the fallback host to prefer (RSC15f).
@@ -193,6 +195,7 @@ impl Client {
             channels: BTreeMap::new(),
             internal_ops: BTreeMap::new(),
             next_internal_op: 0,
+            channel_timer_floor: None,
             vcdiff: None,
             rest: rest_proxy::RestProxy::default(),
             recover,
@@ -456,7 +459,20 @@ impl Client {
             | Action::Detached
             | Action::Sync
             | Action::Annotation
-            | Action::Object => self.on_channel_message(pm),
+            | Action::Object => {
+                // Channel frames belong to a connection the service has
+                // confirmed with CONNECTED (RTN4b, RTL3d); before that, on a
+                // transport still connecting, they are out of protocol and
+                // would attach a channel of a connection that is not
+                // connected. While closing the connection still exists
+                // (RTL3b acts on CLOSED).
+                if matches!(
+                    self.state,
+                    ConnectionState::Connected | ConnectionState::Closing
+                ) {
+                    self.on_channel_message(pm)
+                }
+            }
             _ => {} // unknown actions are ignored (RTF1)
         }
     }

@@ -359,6 +359,13 @@ impl Client {
                 self.chan(name).presence.queued.push((msg, op)); // RTP16b
                 if self.chan(name).state == ChannelState::Initialized {
                     self.channel_step(name, super::channel::ChanEvent::Attach(Vec::new())); // RTP8d
+                    if self.chan(name).state == ChannelState::Initialized {
+                        // RTL4b: the connection refused the implicit attach
+                        // (closing, closed, suspended, failed), so nothing
+                        // will send what was queued.
+                        let err = self.state_error(self.state);
+                        self.fail_queued_presence(name, &err);
+                    }
                 }
             }
             state => {
@@ -445,7 +452,7 @@ impl Client {
         }
     }
 
-    fn fail_gets(&mut self, name: &str, err: ErrorInfo) {
+    pub(crate) fn fail_gets(&mut self, name: &str, err: ErrorInfo) {
         let gets = std::mem::take(&mut self.chan(name).presence.gets);
         for (op, _) in gets {
             self.complete(op, Err(err.clone()));
@@ -613,7 +620,7 @@ impl Client {
         }
     }
 
-    fn fail_queued_presence(&mut self, name: &str, err: &ErrorInfo) {
+    pub(crate) fn fail_queued_presence(&mut self, name: &str, err: &ErrorInfo) {
         let queued = std::mem::take(&mut self.chan(name).presence.queued);
         for (_, op) in queued {
             self.complete(op, Err(err.clone())); // RTL11
