@@ -525,3 +525,953 @@ impl CountingRng {
         self.0
     }
 }
+
+// ---- client_reducer ------------------------------------------------------
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::client::{
+    AuthResponse, ChannelState, Client, ClientOptions, Command, Completion, ConnectionState, Event,
+    Generation, HttpResponse, INTERNAL_OP_BASE, Input, Instant, MAX_OUTSTANDING_FRAMES, Now, OpId,
+    Output, PresenceQuery, PresenceRequest, RequestId, TokenSource, TransportEvent,
+};
+use crate::{Action, ChannelModes, ChannelOptions, ConnectionDetails, Flags, Message};
+use crate::{PresenceAction, PresenceMessage};
+
+/// The channels the reducer uses.
+const CHANNELS: [&str; 3] = ["a", "b", "c"];
+/// The clientIds of presence members.
+const CLIENT_IDS: [&str; 3] = ["alice", "bob", "carol"];
+/// At most this many steps per input, so that one input stays fast.
+const MAX_STEPS: usize = 400;
+/// At most this many consecutive `Input::Timeout`s at the same instant
+/// before a deadline at or before `now` counts as a busy loop.
+const MAX_REFIRES: usize = 8;
+
+/// Drives the sans-IO client core ([`Client`]) with a script decoded from
+/// `bytes` and checks its invariants after every step.
+///
+/// Layout: an options byte, a seed byte, then steps until the bytes run
+/// out (at most [`MAX_STEPS`]); a byte that is missing reads as 0.
+///
+/// The options byte: bits 0-1 the credentials (0 a key; 1 a token string
+/// with no means to renew; 2 an authCallback; 3 a key with useTokenAuth,
+/// so tokens come from `requestToken` over HTTP), bit 2 JSON rather than
+/// MessagePack, bit 3 queueMessages off, bit 4 echoMessages off, bit 5 a
+/// clientId (`alice`), bit 6 no autoConnect, bit 7 no fallback hosts.
+///
+/// Each step is a byte `k` (`k % 32` picks the kind, see [`Reducer::step`])
+/// and its arguments: commands (connect, close, ping, authorize, publish,
+/// attach, detach, setOptions, release, presence enter/update/leave/get,
+/// a few REST operations), transport events of the current or an older
+/// generation (opened, well-formed server frames from a small vocabulary,
+/// raw bytes, closed, activity), answers to token and HTTP requests
+/// (outstanding or stale), network changes, and time moving forward
+/// (small, large, or to the next deadline) followed by `Input::Timeout`.
+///
+/// Invariants, checked after every step:
+/// - nothing panics;
+/// - every operation completes at most once, only operations that were
+///   issued complete, and the core's own operations never surface;
+/// - after draining `poll()`, `poll_timeout()` is `None` or after `now`,
+///   or feeding `Input::Timeout` moves it within [`MAX_REFIRES`] re-fires;
+/// - msgSerial never goes backwards except when the connection becomes
+///   CONNECTED without resuming (RTN15c7) or connects from CLOSED or FAILED
+///   (RTN11d);
+/// - `outstanding_frames()` stays within [`MAX_OUTSTANDING_FRAMES`];
+/// - every connection state change is legal (see [`legal_transition`]),
+///   chains from the previous one, UPDATEs happen only while CONNECTED, and
+///   the last one matches `Client::state`;
+/// - every channel state change chains from the previous one and matches
+///   `Client::channel(..).state()`; a channel becomes ATTACHED only while
+///   the connection is CONNECTED (or CLOSING: an ATTACHED sent before our
+///   CLOSE), and stays ATTACHED only while it is
+///   CONNECTED, CONNECTING, DISCONNECTED or CLOSING (RTL3e, RTL3b);
+/// - `presence.get()` never returns a member whose latest presence event
+///   was a LEAVE.
+///
+/// At the end the script closes the client and moves time to each
+/// deadline until none is left (or the connection is FAILED); every
+/// operation issued must then have completed exactly once.
+pub fn client_reducer(bytes: &[u8]) {
+    let mut input = Script { bytes, pos: 0 };
+    let Some(mut r) = Reducer::new(input.byte(), input.byte()) else {
+        return;
+    };
+    let mut steps = 0;
+    while !input.done() && steps < MAX_STEPS {
+        r.step(&mut input);
+        steps += 1;
+    }
+    r.finish();
+}
+
+/// The fuzz bytes, read one at a time; 0 once they run out.
+struct Script<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Script<'_> {
+    fn byte(&mut self) -> u8 {
+        let b = self.bytes.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        b
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    fn pick<'v, T>(&mut self, items: &'v [T]) -> &'v T {
+        &items[usize::from(self.byte()) % items.len()]
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.byte()).collect()
+    }
+}
+
+/// The driver of [`client_reducer`] and what it has seen.
+struct Reducer {
+    client: Client,
+    now: Now,
+    format: Format,
+    next_op: u64,
+    /// Application operations issued and not yet completed.
+    outstanding: BTreeSet<u64>,
+    /// Application operations completed.
+    completed: BTreeSet<u64>,
+    /// Outstanding presence gets: op -> channel.
+    gets: BTreeMap<u64, String>,
+    /// The connection state according to the events.
+    conn: ConnectionState,
+    /// Channel states according to the events.
+    chans: BTreeMap<String, ChannelState>,
+    /// Generations opened, oldest first.
+    generations: Vec<Generation>,
+    /// Outstanding FetchToken requests.
+    token_requests: Vec<RequestId>,
+    /// Outstanding HTTP requests and their URLs.
+    http_requests: Vec<(RequestId, String)>,
+    /// The highest request id seen, for stale answers.
+    max_request: u64,
+    /// Ids of HEARTBEATs the client sent.
+    ping_ids: Vec<String>,
+    /// (channel, memberKey) -> the action of the latest presence event.
+    last_presence: BTreeMap<(String, String), PresenceAction>,
+    /// msgSerial after the last step.
+    msg_serial: u64,
+    /// Connection ids handed out by CONNECTED frames.
+    next_conn: u32,
+    next_token: u32,
+}
+
+impl Reducer {
+    fn new(opts_byte: u8, seed: u8) -> Option<Reducer> {
+        let mut opts = ClientOptions::default();
+        match opts_byte & 0b11 {
+            0 => opts.key = Some("app.key:secret".into()),
+            1 => opts.token = Some("tok-initial".into()),
+            2 => opts.token_source = TokenSource::Callback,
+            _ => {
+                opts.key = Some("app.key:secret".into());
+                opts.use_token_auth = true;
+            }
+        }
+        opts.format = if opts_byte & 0b100 != 0 {
+            Format::Json
+        } else {
+            Format::MsgPack
+        };
+        opts.queue_messages = opts_byte & 0b1000 == 0;
+        opts.echo_messages = opts_byte & 0b1_0000 == 0;
+        if opts_byte & 0b10_0000 != 0 {
+            opts.client_id = Some("alice".into());
+        }
+        opts.auto_connect = opts_byte & 0b100_0000 == 0;
+        if opts_byte & 0b1000_0000 != 0 {
+            opts.fallback_hosts = Some(Vec::new());
+        }
+        let format = opts.format;
+        let now = Now::new(Instant::from_millis(0), 1_700_000_000_000);
+        let client = Client::new(opts, [seed; 32], now).ok()?;
+        let mut r = Reducer {
+            client,
+            now,
+            format,
+            next_op: 0,
+            outstanding: BTreeSet::new(),
+            completed: BTreeSet::new(),
+            gets: BTreeMap::new(),
+            conn: ConnectionState::Initialized,
+            chans: BTreeMap::new(),
+            generations: Vec::new(),
+            token_requests: Vec::new(),
+            http_requests: Vec::new(),
+            max_request: 0,
+            ping_ids: Vec::new(),
+            last_presence: BTreeMap::new(),
+            msg_serial: 0,
+            next_conn: 0,
+            next_token: 0,
+        };
+        r.feed(Input::Timeout);
+        Some(r)
+    }
+
+    /// One step of the script.
+    fn step(&mut self, s: &mut Script) {
+        match s.byte() % 32 {
+            0 => self.command(Command::Connect),
+            1 => self.command(Command::Close),
+            2 => self.command(Command::Ping),
+            3 => {
+                let params = match s.byte() % 3 {
+                    0 => None,
+                    1 => Some(crate::auth::TokenParams::default()),
+                    _ => Some(crate::auth::TokenParams {
+                        client_id: Some("alice".into()),
+                        ..Default::default()
+                    }),
+                };
+                self.command(Command::Authorize(params))
+            }
+            4..=6 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                let n = 1 + usize::from(s.byte() % 3);
+                let big = s.byte() == 0xff;
+                let messages = (0..n)
+                    .map(|i| {
+                        let data = if big {
+                            "x".repeat(70_000)
+                        } else {
+                            format!("m{i}")
+                        };
+                        Message::new("ev", data)
+                    })
+                    .collect();
+                self.command(Command::Publish { channel, messages })
+            }
+            7 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                self.command(Command::Attach { channel })
+            }
+            8 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                self.command(Command::Detach { channel })
+            }
+            9 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                let b = s.byte();
+                let mut options = ChannelOptions::default();
+                if b & 1 != 0 {
+                    options = options.param("rewind", "1");
+                }
+                if b & 2 != 0 {
+                    options = options.modes(
+                        ChannelModes::EMPTY
+                            .with(crate::ChannelMode::Subscribe)
+                            .with(crate::ChannelMode::Presence),
+                    );
+                }
+                if b & 4 != 0 {
+                    self.command(Command::GetChannel {
+                        channel,
+                        options: Some(options),
+                    })
+                } else {
+                    self.command(Command::SetChannelOptions { channel, options })
+                }
+            }
+            10 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                self.command(Command::ReleaseChannel { channel })
+            }
+            11 | 12 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                let b = s.byte();
+                let action = [
+                    PresenceAction::Enter,
+                    PresenceAction::Update,
+                    PresenceAction::Leave,
+                ][usize::from(b % 3)];
+                let client_id = match (b >> 2) % 3 {
+                    0 => None,
+                    i => Some(CLIENT_IDS[usize::from(i) - 1].to_owned()),
+                };
+                let request = PresenceRequest {
+                    action,
+                    client_id,
+                    data: format!("d{}", b >> 4).into(),
+                    extras: None,
+                };
+                self.command(Command::Presence { channel, request })
+            }
+            13 => {
+                let channel = s.pick(&CHANNELS).to_string();
+                let b = s.byte();
+                let query = PresenceQuery {
+                    wait_for_sync: b & 1 == 0,
+                    client_id: (b & 2 != 0).then(|| "alice".to_owned()),
+                    connection_id: None,
+                };
+                let op = self.next_op + 1;
+                self.gets.insert(op, channel.clone());
+                self.command(Command::PresenceGet { channel, query })
+            }
+            14 => {
+                // REST, sparingly: only one byte value in eight.
+                match s.byte() {
+                    0 => self.command(Command::Rest(crate::rest::RestOp::Time)),
+                    1 => self.command(Command::Rest(crate::rest::RestOp::History {
+                        channel: "a".into(),
+                        params: Default::default(),
+                    })),
+                    2 => self.command(Command::RequestToken(None)),
+                    _ => self.command(Command::Ping),
+                }
+            }
+            15 => {
+                let g = self.generation(s);
+                self.feed(Input::Transport(g, TransportEvent::Opened))
+            }
+            16..=23 => {
+                let g = self.generation(s);
+                let pm = self.server_frame(s);
+                let bytes = codec::encode(&pm, self.format)
+                    .unwrap_or_else(|e| panic!("a server frame does not encode: {e}\n{pm:?}"));
+                self.feed(Input::Transport(g, TransportEvent::Frame(bytes.into())))
+            }
+            24 => {
+                let g = self.generation(s);
+                let n = usize::from(s.byte() % 48);
+                let raw = s.take(n);
+                self.feed(Input::Transport(g, TransportEvent::Frame(raw.into())))
+            }
+            25 => {
+                let g = self.generation(s);
+                let error = match s.byte() % 3 {
+                    0 => None,
+                    1 => Some(ErrorInfo::new(80003, 400, "dropped")),
+                    _ => Some(ErrorInfo::new(40142, 401, "token expired")),
+                };
+                self.feed(Input::Transport(g, TransportEvent::Closed(error)))
+            }
+            26 => {
+                let g = self.generation(s);
+                self.feed(Input::Transport(g, TransportEvent::Activity))
+            }
+            27 => self.token_answer(s),
+            28 => self.http_answer(s),
+            29 => {
+                let online = s.byte() & 1 == 0;
+                self.feed(Input::NetworkChanged { online })
+            }
+            30 => {
+                // Small or large jumps.
+                let b = s.byte();
+                let d = if b & 0x80 == 0 {
+                    Duration::from_millis(u64::from(b) * 100)
+                } else {
+                    Duration::from_secs(u64::from(b & 0x7f) * 5)
+                };
+                self.advance(d);
+                self.feed(Input::Timeout)
+            }
+            _ => {
+                // To the next deadline, or a little past it.
+                let extra = Duration::from_millis(u64::from(s.byte() % 4));
+                if let Some((at, _)) = self.client.poll_timeout() {
+                    let d = at.saturating_since(self.now.instant) + extra;
+                    self.advance(d);
+                }
+                self.feed(Input::Timeout)
+            }
+        }
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now = self.now.advanced(d);
+    }
+
+    /// The current generation mostly; sometimes an older or unknown one.
+    fn generation(&mut self, s: &mut Script) -> Generation {
+        let current = self.generations.last().copied().unwrap_or(Generation(1));
+        match s.byte() % 8 {
+            0..=5 => current,
+            6 => Generation(current.0.saturating_sub(1)),
+            _ => Generation(current.0 + 1),
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        self.next_op += 1;
+        let op = self.next_op;
+        self.outstanding.insert(op);
+        self.feed(Input::Command(OpId(op), command));
+    }
+
+    fn conn_id(&self, s: &mut Script) -> String {
+        match s.byte() % 4 {
+            0 | 1 => self.client.connection_id().unwrap_or("conn-0").to_owned(),
+            2 => "conn-0".to_owned(),
+            _ => "conn-other".to_owned(),
+        }
+    }
+
+    /// A well-formed server frame from a small vocabulary.
+    fn server_frame(&mut self, s: &mut Script) -> ProtocolMessage {
+        let kind = s.byte() % 16;
+        match kind {
+            0 | 1 => {
+                let mut pm = ProtocolMessage::new(Action::Connected);
+                let b = s.byte();
+                let id = match b % 4 {
+                    // A resume that works, or a fresh connection.
+                    0 | 1 => self
+                        .client
+                        .connection_id()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| "conn-0".to_owned()),
+                    _ => {
+                        self.next_conn += 1;
+                        format!("conn-{}", self.next_conn)
+                    }
+                };
+                pm.connection_details = Some(ConnectionDetails {
+                    connection_key: Some(format!("key-{id}")),
+                    client_id: match (b >> 2) % 4 {
+                        0 | 1 => None,
+                        2 => Some("alice".into()),
+                        _ => Some("*".into()),
+                    },
+                    max_idle_interval: [Some(15_000), None, Some(0), Some(1_000)]
+                        [usize::from((b >> 4) % 4)],
+                    connection_state_ttl: [None, Some(120_000), Some(2_000), Some(0)]
+                        [usize::from(b >> 6)],
+                    max_message_size: Some(65536),
+                    ..Default::default()
+                });
+                pm.connection_id = Some(id);
+                if s.byte() % 4 == 0 {
+                    pm.error = Some(ErrorInfo::new(80008, 400, "unable to resume"));
+                }
+                pm
+            }
+            2 => {
+                let mut pm = ProtocolMessage::new(Action::Disconnected);
+                pm.error = self.error(s);
+                pm
+            }
+            3 => {
+                let mut pm = ProtocolMessage::new(Action::Error);
+                pm.error = self.error(s);
+                pm
+            }
+            4 => {
+                let mut pm = ProtocolMessage::for_channel(Action::Error, *s.pick(&CHANNELS));
+                pm.error = self.error(s);
+                pm
+            }
+            5 | 6 => {
+                let mut pm = ProtocolMessage::for_channel(Action::Attached, *s.pick(&CHANNELS));
+                let b = s.byte();
+                let mut flags = 0;
+                if b & 1 != 0 {
+                    flags |= Flags::HAS_PRESENCE.0;
+                }
+                if b & 2 != 0 {
+                    flags |= Flags::RESUMED.0;
+                }
+                if b & 4 != 0 {
+                    flags |= Flags::HAS_BACKLOG.0;
+                }
+                pm.flags = Flags(flags);
+                if b & 8 != 0 {
+                    pm.channel_serial = Some(format!("serial-{}", b >> 4));
+                }
+                if b & 0x80 != 0 {
+                    pm.error = Some(ErrorInfo::new(91004, 400, "attached with an error"));
+                }
+                pm
+            }
+            7 => {
+                let mut pm = ProtocolMessage::for_channel(Action::Detached, *s.pick(&CHANNELS));
+                if s.byte() & 1 != 0 {
+                    pm.error = Some(ErrorInfo::new(90198, 500, "detached by the service"));
+                }
+                pm
+            }
+            8 => {
+                let mut pm = ProtocolMessage::for_channel(Action::Message, *s.pick(&CHANNELS));
+                let b = s.byte();
+                pm.id = Some(format!("{}:{}", self.conn_id(s), b));
+                pm.connection_id = Some("conn-other".into());
+                pm.channel_serial = (b & 1 != 0).then(|| format!("cs-{b}"));
+                pm.messages = (0..=(b % 3))
+                    .map(|i| Message::new("ev", format!("in{i}")))
+                    .collect();
+                pm
+            }
+            9 | 10 => {
+                let action = if kind == 9 {
+                    Action::Presence
+                } else {
+                    Action::Sync
+                };
+                let mut pm = ProtocolMessage::for_channel(action, *s.pick(&CHANNELS));
+                let b = s.byte();
+                if action == Action::Sync {
+                    pm.channel_serial = match b % 4 {
+                        0 => None,
+                        1 => Some("seq1:".into()),
+                        2 => Some(format!("seq1:cursor{}", b >> 4)),
+                        _ => Some(format!("seq2:cursor{}", b >> 4)),
+                    };
+                }
+                let n = 1 + usize::from((b >> 2) % 3);
+                pm.presence = (0..n).map(|_| self.presence_message(s)).collect();
+                pm
+            }
+            11 | 12 => {
+                let mut pm = ProtocolMessage::new(if kind == 11 {
+                    Action::Ack
+                } else {
+                    Action::Nack
+                });
+                let b = s.byte();
+                pm.msg_serial = Some(self.client.msg_serial().saturating_sub(u64::from(b % 8)));
+                pm.count = match b >> 3 {
+                    0 => None,
+                    c => Some(u32::from(c % 4)),
+                };
+                if kind == 12 && b & 0x80 != 0 {
+                    pm.error = Some(ErrorInfo::new(40160, 401, "not permitted"));
+                }
+                pm
+            }
+            13 => {
+                let mut pm = ProtocolMessage::new(Action::Heartbeat);
+                let b = s.byte();
+                pm.id = match b % 4 {
+                    0 => None,
+                    1 => Some("not-a-ping".into()),
+                    _ => self
+                        .ping_ids
+                        .get(usize::from(b >> 2) % self.ping_ids.len().max(1))
+                        .cloned(),
+                };
+                pm
+            }
+            14 => ProtocolMessage::new(Action::Auth),
+            _ => ProtocolMessage::new(Action::Closed),
+        }
+    }
+
+    fn error(&mut self, s: &mut Script) -> Option<ErrorInfo> {
+        match s.byte() % 6 {
+            0 => None,
+            1 => Some(ErrorInfo::new(40142, 401, "token expired")),
+            2 => Some(ErrorInfo::new(80003, 400, "disconnected")),
+            3 => Some(ErrorInfo::new(50000, 500, "internal")),
+            4 => Some(ErrorInfo::new(40160, 401, "not permitted")),
+            _ => Some(ErrorInfo::new(80019, 403, "forbidden")),
+        }
+    }
+
+    fn presence_message(&mut self, s: &mut Script) -> PresenceMessage {
+        let b = s.byte();
+        let action = [
+            PresenceAction::Enter,
+            PresenceAction::Update,
+            PresenceAction::Leave,
+            PresenceAction::Present,
+        ][usize::from(b % 4)];
+        let client_id = CLIENT_IDS[usize::from((b >> 2) % 3)].to_owned();
+        let conn = self.conn_id(s);
+        let mut m = PresenceMessage::new(action, Some(client_id), "p");
+        let t = s.byte();
+        m.id = match t % 4 {
+            0 => None,
+            _ => Some(format!("{conn}:{}:{}", t >> 4, (t >> 2) % 4)),
+        };
+        m.connection_id = Some(conn);
+        m.timestamp = Some(1_700_000_000_000 + i64::from(t >> 3));
+        m
+    }
+
+    fn token_answer(&mut self, s: &mut Script) {
+        let b = s.byte();
+        let request = if b & 1 == 0 && !self.token_requests.is_empty() {
+            let i = usize::from(b >> 1) % self.token_requests.len();
+            self.token_requests.remove(i)
+        } else {
+            RequestId(u64::from(b >> 1) % (self.max_request + 2))
+        };
+        let result = self.token_result(s);
+        self.feed(Input::Token(request, result))
+    }
+
+    fn token_result(&mut self, s: &mut Script) -> Result<AuthResponse, ErrorInfo> {
+        self.next_token += 1;
+        let token = format!("tok-{}", self.next_token);
+        let b = s.byte();
+        match b % 6 {
+            0 | 1 => Ok(AuthResponse::Token(token)),
+            2 | 3 => {
+                let expires = match (b >> 3) % 4 {
+                    0 => 3_600_000,
+                    1 => 20_000,
+                    2 => 1_000,
+                    _ => -1_000,
+                };
+                Ok(AuthResponse::Details(crate::auth::TokenDetails {
+                    token,
+                    expires: Some(self.now.wall_ms + expires),
+                    issued: Some(self.now.wall_ms),
+                    client_id: (b & 0x80 != 0).then(|| "bob".to_owned()),
+                    ..Default::default()
+                }))
+            }
+            4 => Err(ErrorInfo::new(40170, 401, "authCallback failed")),
+            _ => Err(ErrorInfo::new(40300, 403, "forbidden")),
+        }
+    }
+
+    fn http_answer(&mut self, s: &mut Script) {
+        let b = s.byte();
+        let (request, url) = if b & 1 == 0 && !self.http_requests.is_empty() {
+            let i = usize::from(b >> 1) % self.http_requests.len();
+            self.http_requests.remove(i)
+        } else {
+            (
+                RequestId(u64::from(b >> 1) % (self.max_request + 2)),
+                String::new(),
+            )
+        };
+        let json = |status: u16, body: String| {
+            Ok(HttpResponse {
+                status,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.into_bytes(),
+            })
+        };
+        let result = match s.byte() % 6 {
+            0 => Err(ErrorInfo::new(80000, 500, "network error")),
+            1 => json(
+                500,
+                r#"{"error":{"code":50000,"statusCode":500,"message":"x"}}"#.into(),
+            ),
+            2 => json(
+                401,
+                r#"{"error":{"code":40142,"statusCode":401,"message":"token expired"}}"#.into(),
+            ),
+            _ if url.contains("is-the-internet-up") => Ok(HttpResponse {
+                status: 200,
+                headers: Vec::new(),
+                body: b"yes".to_vec(),
+            }),
+            _ if url.contains("requestToken") => {
+                self.next_token += 1;
+                json(
+                    200,
+                    format!(
+                        r#"{{"token":"tok-{}","expires":{},"issued":{}}}"#,
+                        self.next_token,
+                        self.now.wall_ms + 3_600_000,
+                        self.now.wall_ms
+                    ),
+                )
+            }
+            3 => json(200, format!("[{}]", self.now.wall_ms)),
+            _ => json(200, "[]".into()),
+        };
+        self.feed(Input::Http(request, result))
+    }
+
+    /// Feeds one input, drains the outputs, checks, and fires deadlines
+    /// that are already due.
+    fn feed(&mut self, input: Input) {
+        self.handle(input);
+        let mut refires = 0;
+        while let Some((at, kind)) = self.client.poll_timeout() {
+            if at > self.now.instant {
+                break;
+            }
+            refires += 1;
+            assert!(
+                refires <= MAX_REFIRES,
+                "busy loop: the {kind:?} deadline {at:?} stays at or before now {:?}",
+                self.now.instant
+            );
+            self.handle(Input::Timeout);
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let trace = tracing();
+        if trace {
+            eprintln!("@{:?} <- {input:?}", self.now.instant.since_origin());
+        }
+        let before_id = self.client.connection_id().map(str::to_owned);
+        self.client.handle(self.now, input);
+        let mut serial_reset = false;
+        while let Some(output) = self.client.poll() {
+            if trace {
+                eprintln!("    -> {output:?}");
+            }
+            match output {
+                Output::OpenTransport { generation, .. } => {
+                    if let Some(last) = self.generations.last() {
+                        assert!(generation > *last, "generations must grow");
+                    }
+                    self.generations.push(generation);
+                }
+                Output::Send { frame, .. } => {
+                    let pm = codec::decode_protocol_message(&frame.bytes, self.format)
+                        .unwrap_or_else(|e| panic!("the client sent a frame it cannot read: {e}"));
+                    if pm.action == Action::Heartbeat {
+                        if let Some(id) = pm.id {
+                            self.ping_ids.push(id);
+                        }
+                    }
+                }
+                Output::CloseTransport { .. } => {}
+                Output::FetchToken { request, .. } => {
+                    self.max_request = self.max_request.max(request.0);
+                    self.token_requests.push(request);
+                }
+                Output::Http { request, http } => {
+                    self.max_request = self.max_request.max(request.0);
+                    self.http_requests.push((request, http.url));
+                }
+                Output::Event(event) => {
+                    if self.on_event(event, before_id.as_deref()) {
+                        serial_reset = true;
+                    }
+                }
+            }
+        }
+        self.check_state(serial_reset);
+    }
+
+    /// Checks one event; returns whether it allows msgSerial to reset.
+    fn on_event(&mut self, event: Event, before_id: Option<&str>) -> bool {
+        match event {
+            Event::Connection(change) => {
+                assert_eq!(
+                    change.previous, self.conn,
+                    "a connection change does not chain: {change:?}"
+                );
+                if change.update {
+                    assert!(
+                        change.previous == ConnectionState::Connected
+                            && change.current == ConnectionState::Connected,
+                        "UPDATE while not connected: {change:?}"
+                    );
+                    return false;
+                }
+                assert!(
+                    legal_transition(change.previous, change.current),
+                    "illegal connection transition {} -> {}",
+                    change.previous,
+                    change.current
+                );
+                self.conn = change.current;
+                match (change.previous, change.current) {
+                    // RTN11d
+                    (ConnectionState::Closed | ConnectionState::Failed, _) => true,
+                    // RTN15c7: a new connection, not a resume.
+                    (_, ConnectionState::Connected) => {
+                        before_id.is_none() || before_id != self.client.connection_id()
+                    }
+                    _ => false,
+                }
+            }
+            Event::Channel(change) => {
+                let tracked = self
+                    .chans
+                    .get(&change.channel)
+                    .copied()
+                    .unwrap_or(ChannelState::Initialized);
+                if change.update {
+                    assert_eq!(
+                        change.previous, change.current,
+                        "a channel UPDATE changes the state: {change:?}"
+                    );
+                } else {
+                    assert_ne!(change.previous, change.current, "no-op change: {change:?}");
+                    if change.current == ChannelState::Attached {
+                        // While closing, an ATTACHED the service sent before
+                        // our CLOSE still counts (RTL3b acts on CLOSED).
+                        assert!(
+                            matches!(
+                                self.conn,
+                                ConnectionState::Connected | ConnectionState::Closing
+                            ),
+                            "channel {} became ATTACHED while the connection is {}",
+                            change.channel,
+                            self.conn
+                        );
+                    }
+                }
+                // A released channel is forgotten and starts again from
+                // INITIALIZED (see check_state).
+                assert_eq!(
+                    change.previous, tracked,
+                    "a channel change does not chain: {change:?}"
+                );
+                self.chans.insert(change.channel, change.current);
+                false
+            }
+            Event::Presence { channel, message } => {
+                self.last_presence
+                    .insert((channel, message.member_key()), message.action);
+                false
+            }
+            Event::Completed(OpId(op), result) => {
+                assert!(
+                    op < INTERNAL_OP_BASE,
+                    "an internal operation {op:#x} surfaced"
+                );
+                assert!(self.completed.insert(op), "operation {op} completed twice");
+                assert!(
+                    self.outstanding.remove(&op),
+                    "operation {op} completed but was never issued"
+                );
+                if let Some(channel) = self.gets.remove(&op) {
+                    if let Ok(Completion::Members(members)) = &result {
+                        for m in members {
+                            let key = (channel.clone(), m.member_key());
+                            assert!(
+                                self.last_presence.get(&key) != Some(&PresenceAction::Leave),
+                                "presence get on {channel} returned {}, whose latest event was LEAVE",
+                                m.member_key()
+                            );
+                        }
+                    }
+                }
+                false
+            }
+            Event::Log(_) | Event::Message { .. } | Event::Annotation { .. } => false,
+        }
+    }
+
+    fn check_state(&mut self, serial_reset: bool) {
+        let state = self.client.state();
+        assert_eq!(state, self.conn, "Client::state disagrees with the events");
+        for name in CHANNELS {
+            let actual = self.client.channel(name).map(|c| c.state());
+            match actual {
+                None => {
+                    // Released (or never made): the next change starts over.
+                    self.chans.remove(name);
+                }
+                Some(actual) => {
+                    let tracked = self
+                        .chans
+                        .get(name)
+                        .copied()
+                        .unwrap_or(ChannelState::Initialized);
+                    assert_eq!(
+                        actual, tracked,
+                        "channel {name} state disagrees with the events"
+                    );
+                    if actual == ChannelState::Attached {
+                        assert!(
+                            matches!(
+                                state,
+                                ConnectionState::Connected
+                                    | ConnectionState::Connecting
+                                    | ConnectionState::Disconnected
+                                    | ConnectionState::Closing
+                            ),
+                            "channel {name} is ATTACHED while the connection is {state}"
+                        );
+                    }
+                }
+            }
+        }
+        let serial = self.client.msg_serial();
+        assert!(
+            serial >= self.msg_serial || serial_reset,
+            "msgSerial went back from {} to {serial} without a reset",
+            self.msg_serial
+        );
+        self.msg_serial = serial;
+        assert!(
+            self.client.outstanding_frames() <= MAX_OUTSTANDING_FRAMES,
+            "{} outstanding frames",
+            self.client.outstanding_frames()
+        );
+    }
+
+    /// Closes, then moves time to each deadline until none is left; every
+    /// operation must have completed by then.
+    fn finish(mut self) {
+        self.command(Command::Close);
+        for _ in 0..200 {
+            match self.client.poll_timeout() {
+                Some((at, _)) => {
+                    let d = at.saturating_since(self.now.instant);
+                    self.advance(d);
+                    self.feed(Input::Timeout);
+                }
+                None => break,
+            }
+        }
+        assert!(
+            matches!(
+                self.client.state(),
+                ConnectionState::Closed | ConnectionState::Failed
+            ),
+            "close did not end in CLOSED or FAILED but {}",
+            self.client.state()
+        );
+        assert!(
+            self.client.poll_timeout().is_none(),
+            "deadlines remain after closing: {:?}",
+            self.client.poll_timeout()
+        );
+        assert!(
+            self.outstanding.is_empty(),
+            "operations never completed: {:?}",
+            self.outstanding
+        );
+    }
+}
+
+/// Whether `CLIENT_REDUCER_TRACE` is set: print every input and output,
+/// for reading what a corpus file or a finding does.
+fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("CLIENT_REDUCER_TRACE").is_some())
+}
+
+/// The legal connection state changes (RTN4, the table in
+/// `client/connection.rs`). Any state may fail: a fatal ERROR (RTN14g,
+/// RTN15j) or a 403 from the token source (RSA4d); nothing goes back to
+/// INITIALIZED.
+pub fn legal_transition(from: ConnectionState, to: ConnectionState) -> bool {
+    use ConnectionState as S;
+    if from == to || to == S::Initialized {
+        return false;
+    }
+    matches!(
+        (from, to),
+        (S::Failed, S::Connecting)
+            | (_, S::Failed)
+            | (S::Initialized, S::Connecting | S::Closed)
+            | (
+                S::Connecting,
+                S::Connected | S::Disconnected | S::Suspended | S::Closing | S::Closed
+            )
+            | (S::Connected, S::Disconnected | S::Closing | S::Closed)
+            | (S::Disconnected, S::Connecting | S::Suspended | S::Closed)
+            | (S::Suspended, S::Connecting | S::Closed)
+            | (S::Closing, S::Closed | S::Connecting)
+            | (S::Closed, S::Connecting)
+    )
+}

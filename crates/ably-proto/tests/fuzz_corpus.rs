@@ -68,3 +68,8 @@ fn decode_frame_msgpack_corpus() {
 fn decode_payload_corpus() {
     replay("decode_payload", fuzz_checks::decode_payload);
 }
+
+#[test]
+fn client_reducer_corpus() {
+    replay("client_reducer", fuzz_checks::client_reducer);
+}

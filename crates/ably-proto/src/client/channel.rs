@@ -413,8 +413,14 @@ impl Client {
                 self.chan(name).attach_from_suspended = from_suspended;
             }
             (C::Detaching, ChanEvent::ConnectionConnected) => {
-                // RTN19b: say DETACH again on the new transport.
+                // RTN19b: say DETACH again on the new transport, and wait
+                // realtimeRequestTimeout for its DETACHED (RTL5f).
                 self.send(&ProtocolMessage::for_channel(Action::Detach, name));
+                self.set_channel_timer(
+                    name,
+                    ChannelTimer::DetachTimeout,
+                    self.opts.realtime_request_timeout,
+                );
             }
             (C::Attaching | C::Attached, ChanEvent::ConnectionSuspended(err)) => {
                 self.chan(name).timer = None;
@@ -438,6 +444,11 @@ impl Client {
                     format!("no ATTACHED for {name} within realtimeRequestTimeout (RTL4f)"),
                 );
                 self.suspend_channel(name, err)
+            }
+            (C::Detaching, ChanEvent::Timer(ChannelTimer::DetachTimeout)) if !connected => {
+                // No transport can answer the DETACH now: keep detaching
+                // and send it again once connected (RTN19b), rather than go
+                // back to ATTACHED on a connection that is not connected.
             }
             (C::Detaching, ChanEvent::Timer(ChannelTimer::DetachTimeout)) => {
                 // RTL5f: back to where it was; the detach fails.

@@ -227,6 +227,14 @@ impl Client {
         request: RequestId,
         result: Result<AuthResponse, ErrorInfo>,
     ) {
+        // A token answer to a plain HTTP request is the driver's mistake:
+        // ignore it and keep waiting, so that the request's deadline still
+        // completes the operation.
+        if let Some(op) = self.rest.requests.get(&request) {
+            if self.rest.calls.get(op).is_some_and(|e| e.token.is_none()) {
+                return;
+            }
+        }
         let Some(op) = self.rest.requests.remove(&request) else {
             return;
         };
