@@ -157,7 +157,10 @@ pub fn encode<T: Wire>(value: &T, format: Format) -> Result<Vec<u8>, CodecError>
 /// Decodes a value. The whole input must be one value.
 pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     let fast = match format {
-        Format::Json => serde_json::from_slice::<T>(bytes).ok(),
+        // Validating UTF-8 once up front lets serde_json skip it per string.
+        Format::Json => std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| serde_json::from_str::<T>(text).ok()),
         Format::MsgPack => {
             if let Some(mut v) = T::fast_msgpack(bytes) {
                 v.after_decode();
