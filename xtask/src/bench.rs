@@ -118,7 +118,7 @@ fn codec(args: &[String]) -> Result {
         std::fs::remove_dir_all(&frames_dir)
             .map_err(|e| format!("removing {}: {e}", frames_dir.display()))?;
     }
-    let mut cargo = Command::new(crate::cargo());
+    let mut cargo = crate::cargo_command();
     cargo
         .args(["bench", "-p", "ably-proto", "--bench", "codec", "--"])
         .args(opts.filter.iter())

@@ -10,7 +10,7 @@ mod ci;
 mod interop;
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 /// What a task returns: `Err` means the task could not run; its message is
 /// printed and xtask exits with status 1.
@@ -77,4 +77,33 @@ pub(crate) fn target_dir() -> PathBuf {
 /// The cargo that runs xtask (`$CARGO`), or `cargo` from `PATH`.
 pub(crate) fn cargo() -> std::ffi::OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// A command running [`cargo()`] without the variables `cargo run` set for
+/// xtask itself.
+///
+/// Those (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...) describe the xtask
+/// package; left in place they leak into the build scripts of a nested
+/// build, and a build script that tracks one (ring tracks
+/// `CARGO_MANIFEST_DIR`) is rebuilt, with everything above it, every time
+/// the build alternates between `cargo xtask` and plain `cargo`.
+pub(crate) fn cargo_command() -> Command {
+    const RUN_VARS: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    let mut cmd = Command::new(cargo());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_") || RUN_VARS.contains(&name.as_ref()) {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
 }
