@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use crate::{Result, cargo, workspace_root};
+use crate::{Result, cargo_command, workspace_root};
 
 /// Runs the checks. `--no-interop` skips the node-based interop suite.
 pub(crate) fn run(args: &[String]) -> Result {
@@ -39,7 +39,7 @@ pub(crate) fn run(args: &[String]) -> Result {
 }
 
 fn cargo_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new(cargo());
+    let mut cmd = cargo_command();
     cmd.args(args).current_dir(workspace_root());
     cmd
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, target_dir, workspace_root};
+use crate::{Result, target_dir, workspace_root};
 
 /// The scenarios, in the order they run; each is `interop/NAME.mjs`.
 const SCENARIOS: &[&str] = &[
@@ -133,7 +133,7 @@ pub(crate) fn run(args: &[String]) -> Result {
 
     eprintln!("interop: building ably-local");
     run_checked(
-        Command::new(cargo())
+        crate::cargo_command()
             .args([
                 "build",
                 "--quiet",
