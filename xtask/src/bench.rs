@@ -38,13 +38,27 @@ const TARGET_RATIO: f64 = 5.0;
 pub(crate) fn run(args: &[String]) -> Result {
     match args.split_first() {
         Some((what, rest)) if what == "codec" => codec(rest),
-        Some((what, _)) => Err(format!("unknown bench `{what}`; try `bench codec`").into()),
+        Some((what, rest)) if what == "fanout" => fanout(rest),
+        Some((what, _)) => {
+            Err(format!("unknown bench `{what}`; try `bench codec` or `bench fanout`").into())
+        }
         None => Err(
             "usage: cargo xtask bench codec [--filter REGEX] [--js-min-ms MS] \
                      [-- CRITERION_ARGS...]"
                 .into(),
         ),
     }
+}
+
+/// `bench fanout`: the ably-local fan-out bench
+/// (`crates/ably-local/benches/fanout.rs`), which prints its own table.
+fn fanout(args: &[String]) -> Result {
+    let mut cargo = crate::cargo_command();
+    cargo
+        .args(["bench", "-p", "ably-local", "--bench", "fanout", "--"])
+        .args(args)
+        .current_dir(crate::workspace_root());
+    run_status(&mut cargo, "cargo bench -p ably-local --bench fanout")
 }
 
 /// Options of `bench codec`.

@@ -27,6 +27,9 @@ tasks:
   bench codec [--filter REGEX] [--js-min-ms MS] [-- CRITERION_ARGS...]
       Criterion benches of the ably-proto codec, compared in the same run
       with the ably-js receive path; writes target/bench-codec.md.
+  bench fanout
+      ably-local fan-out (1/10/100 subscribers, JSON and msgpack) against a
+      raw WebSocket broadcast, and idle connections; prints a markdown table.
   interop [SCENARIO...]
       The official ably-js SDK against ably-local: every scenario in
       xtask/js/interop (or those named); prints `N passed, M failed`.
