@@ -195,6 +195,11 @@ impl Server {
             .with_state(state);
         let (stop, stop_rx) = oneshot::channel::<()>();
         let http = tokio::spawn(async move {
+            // Small frames go out at once rather than waiting for the
+            // peer's delayed ACK (Nagle), which would add tens of ms.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stop_rx.await;

@@ -40,8 +40,11 @@ pub(crate) async fn upgrade(
     // Frames up to twice maxFrameSize reach the hub, which answers
     // ERROR 40009 for those over the limit; beyond that the socket closes.
     let limit = state.max_frame_size * 2;
+    // An 8 KiB read buffer instead of tungstenite's 128 KiB keeps an idle
+    // connection small; larger frames grow it as needed.
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(8 * 1024)
         .on_upgrade(move |socket| run(socket, state, request))
 }
 
