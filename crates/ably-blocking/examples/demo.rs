@@ -51,8 +51,10 @@ fn main() -> Fallible<()> {
     alice.connection().connect()?;
     for change in changes.by_ref() {
         println!("  alice: {} -> {}", change.previous, change.current);
-        if change.current == ConnectionState::Connected {
-            break;
+        match change.current {
+            ConnectionState::Connected => break,
+            ConnectionState::Failed => return Err(format!("failed: {:?}", change.reason).into()),
+            _ => {}
         }
     }
     let bob = Realtime::new(base.clone().client_id("bob"))?;

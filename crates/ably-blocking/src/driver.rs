@@ -407,7 +407,12 @@ impl Driver {
                 return;
             }
             *lock(&self.shared) = Snapshot::of(&self.client);
-            for output in outputs {
+            // Completions last: when a blocking call returns, the events
+            // that led to its result have reached the subscribers.
+            let (completions, others): (Vec<Output>, Vec<Output>) = outputs
+                .into_iter()
+                .partition(|o| matches!(o, Output::Event(Event::Completed(..))));
+            for output in others.into_iter().chain(completions) {
                 self.carry_out(output);
             }
         }

@@ -37,7 +37,9 @@
 //!
 //! Operations that the service acknowledges (attach, publish, presence,
 //! ping, REST calls) block until the answer and return a `Result`.
-//! Queries of state (`state()`, `id()`) return at once. Handles are
+//! When such a call returns, the state changes and messages that led to
+//! its result have already been sent to the subscribers. Queries of state
+//! (`state()`, `id()`) return at once. Handles are
 //! cheap `Clone`s of one client; the client closes its connection and
 //! stops its thread when the last handle is dropped.
 //!

@@ -317,3 +317,175 @@ fn rest_publish_history_and_presence() {
     assert_eq!(members.items.len(), 1);
     assert_eq!(members.items[0].client_id.as_deref(), Some("dora"));
 }
+
+#[test]
+fn history_pages_with_next() {
+    let server = server();
+    let client = connected(options(&server, Format::MsgPack));
+    let channel = client.channels().get("pages");
+    for i in 0..5 {
+        channel.publish("n", format!("{i}")).expect("publish");
+    }
+    let params = HistoryParams {
+        limit: Some(2),
+        ..HistoryParams::default()
+    };
+    let mut page = channel.history(params).expect("history");
+    let mut seen = Vec::new();
+    loop {
+        seen.extend(page.items.iter().map(|m| m.data.clone()));
+        match page.next().expect("next page") {
+            Some(next) => page = next,
+            None => break,
+        }
+    }
+    let expected: Vec<Data> = (0..5).rev().map(|i| Data::from(format!("{i}"))).collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn state_changes_attach_and_detach() {
+    let server = server();
+    let client = Realtime::new(options(&server, Format::Json).auto_connect(false)).expect("client");
+    let changes = client.connection().on_state_change();
+    assert_eq!(client.connection().state(), ConnectionState::Initialized);
+    client.connection().connect().expect("connect");
+    let first = changes.recv_timeout(WAIT).expect("change");
+    assert_eq!(
+        (first.previous, first.current),
+        (ConnectionState::Initialized, ConnectionState::Connecting)
+    );
+    let second = changes.recv_timeout(WAIT).expect("change");
+    assert_eq!(second.current, ConnectionState::Connected);
+
+    let channel = client.channels().get("states");
+    let channel_changes = channel.on_state_change();
+    channel.attach().expect("attach");
+    assert_eq!(channel.state(), ably_blocking::ChannelState::Attached);
+    channel.detach().expect("detach");
+    assert_eq!(channel.state(), ably_blocking::ChannelState::Detached);
+    let seen: Vec<_> = std::iter::from_fn(|| channel_changes.try_recv())
+        .map(|c| c.current)
+        .collect();
+    use ably_blocking::ChannelState::*;
+    assert_eq!(seen, [Attaching, Attached, Detaching, Detached]);
+}
+
+/// A TCP proxy in front of the service that can be cut for good, so that a
+/// client behind it loses its connection and cannot come back: what a
+/// crashed process looks like to the service.
+struct Cuttable {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    accept: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Cuttable {
+    fn new(target: std::net::SocketAddr) -> Cuttable {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let streams = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
+        let (cut2, streams2) = (cut.clone(), streams.clone());
+        let accept = std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if cut2.load(std::sync::atomic::Ordering::SeqCst) {
+                    return; // the listener closes: connections are refused
+                }
+                let Ok(client) = client else { continue };
+                let Ok(upstream) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                };
+                let mut list = streams2.lock().expect("lock");
+                list.push(client.try_clone().expect("clone"));
+                list.push(upstream.try_clone().expect("clone"));
+                pipe(
+                    client.try_clone().expect("clone"),
+                    upstream.try_clone().expect("clone"),
+                );
+                pipe(upstream, client);
+            }
+        });
+        Cuttable {
+            port,
+            cut,
+            streams,
+            accept: Some(accept),
+        }
+    }
+
+    /// Closes every proxied connection and refuses new ones.
+    fn cut(&mut self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port)); // wake accept()
+        if let Some(accept) = self.accept.take() {
+            accept.join().expect("accept thread");
+        }
+        for s in self.streams.lock().expect("lock").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn recovers_a_connection_in_a_new_client() {
+    let server = server();
+    let mut proxy = Cuttable::new(server.addr());
+    let first = connected(options(&server, Format::MsgPack).port(proxy.port));
+    let id = first.connection().id();
+    let inbox = first
+        .channels()
+        .get("recover")
+        .subscribe()
+        .expect("subscribe");
+    let key = first
+        .connection()
+        .create_recovery_key()
+        .expect("query")
+        .expect("a key while connected");
+    // The first client "crashes": its network is cut and never comes back.
+    proxy.cut();
+    drop(inbox);
+
+    let second = connected(options(&server, Format::MsgPack).recover(key));
+    assert_eq!(second.connection().id(), id, "the same connection");
+    assert!(second.connection().error_reason().is_none());
+    drop(first);
+}
+
+#[test]
+fn a_failing_auth_callback_is_reported() {
+    let server = server();
+    let opts = ClientOptions::with_auth_callback(|_: &TokenParams| {
+        Err(ably_blocking::ErrorInfo::new(40300, 403, "not today"))
+    })
+    .endpoint("127.0.0.1")
+    .port(server.addr().port())
+    .tls(false)
+    .auto_connect(false);
+    let client = Realtime::new(opts).expect("client");
+    let changes = client.connection().on_state_change();
+    client.connection().connect().expect("connect");
+    let failed = loop {
+        let change = changes.recv_timeout(WAIT).expect("state change");
+        assert_ne!(change.current, ConnectionState::Connected);
+        if change.reason.is_some() {
+            break change;
+        }
+    };
+    // RSA4c: 80019, with the callback's error as the cause; a 403 from
+    // the callback fails the connection (RSA4d).
+    assert_eq!(failed.current, ConnectionState::Failed);
+    let reason = failed.reason.expect("reason");
+    assert_eq!(reason.code, 80019, "{reason}");
+    assert_eq!(reason.cause.map(|c| c.code), Some(40300));
+    assert_eq!(client.connection().state(), ConnectionState::Failed);
+}
