@@ -182,6 +182,18 @@ impl Client {
             (S::Connected | S::Connecting, ConnEvent::ClosedMessage) => {
                 self.enter(S::Closed, None, None)
             }
+            (S::Connecting, ConnEvent::TransportLost(Some(err)))
+                if err.status_code == Some(401) =>
+            {
+                // A handshake refused with 401 is a credentials failure, as
+                // ERROR 40101 would be: renew a token once (RTN14b), else
+                // FAILED (RTN14a) rather than endless retries.
+                if is_token_error(&err) {
+                    self.on_connect_token_error(err)
+                } else {
+                    self.enter(S::Failed, Some(err), None)
+                }
+            }
             (S::Connecting, ConnEvent::TransportLost(e)) => {
                 self.attempt_failed(e.unwrap_or_else(disconnected_error), true)
             }

@@ -177,7 +177,10 @@ pub enum TransportEvent {
     Frame(Bytes),
     /// Transport-level activity without data, e.g. a WebSocket ping (RTN23b).
     Activity,
-    /// The transport closed or failed; `error` says why when known.
+    /// The transport closed or failed; `error` says why when known. A
+    /// WebSocket upgrade refused with an HTTP status is reported with that
+    /// status as the error's `status_code` (a 401 means bad credentials:
+    /// the connection fails instead of retrying, RTN14a).
     Closed(Option<ErrorInfo>),
 }
 

@@ -21,6 +21,7 @@ mod conn_lifecycle;
 mod conn_ping;
 mod conn_recovery;
 mod conn_transport;
+mod handshake;
 mod harness;
 mod presence_enter;
 mod presence_get;
