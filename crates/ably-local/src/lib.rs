@@ -27,4 +27,5 @@ pub mod hub;
 mod rest;
 pub mod server;
 mod sse;
+pub mod store;
 mod ws;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use ably_local::server::{Config, Server};
 
 const USAGE: &str = "\
-usage: ably-local [--listen ADDR] [--key APPID.KEYID:SECRET]...
+usage: ably-local [--listen ADDR] [--key APPID.KEYID:SECRET]... [--data-dir DIR]
 
 An Ably-compatible realtime service (WebSocket protocol v2-v6, JSON and
 MessagePack) for development and tests.
@@ -17,7 +17,10 @@ options:
   --key KEY       a full-access key APPID.KEYID:SECRET; repeat for more
                   keys or apps [env ABLY_LOCAL_KEY, keys separated by
                   commas or spaces]; with none, app `local` gets a new key
-                  that is printed
+                  that is printed (kept in --data-dir if given)
+  --data-dir DIR  keep history, channel serials, apps and keys in
+                  DIR/ably-local.redb so that they survive a restart
+                  [env ABLY_LOCAL_DATA_DIR] (default: memory only)
   -h, --help      this text
   -V, --version   the version
 
@@ -41,6 +44,11 @@ fn parse_args() -> Result<Option<Config>, String> {
             .map(str::to_owned)
             .collect();
     }
+    if let Ok(dir) = std::env::var("ABLY_LOCAL_DATA_DIR") {
+        if !dir.is_empty() {
+            config.data_dir = Some(dir.into());
+        }
+    }
     let mut cli_keys = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -60,6 +68,7 @@ fn parse_args() -> Result<Option<Config>, String> {
                 config.listen = v.parse().map_err(|e| format!("--listen {v}: {e}"))?;
             }
             "--key" => cli_keys.push(value("--key")?),
+            "--data-dir" => config.data_dir = Some(value("--data-dir")?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);

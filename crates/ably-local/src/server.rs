@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::hub::{ConnectRequest, Hub, HubConfig, Input, Now, Output, StreamRequest, TransportId};
+use crate::store::PersistentBroker;
 use crate::ws::{self, WsOut};
 use crate::{rest, sse};
 
@@ -52,6 +53,9 @@ pub struct Config {
     pub keys: Vec<String>,
     /// Limits and defaults of the hub (its seed is drawn from the OS).
     pub hub: HubConfig,
+    /// Where history, channel serials and apps are kept across restarts
+    /// (see [`crate::store`]); `None` keeps everything in memory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -60,6 +64,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             keys: Vec::new(),
             hub: HubConfig::default(),
+            data_dir: None,
         }
     }
 }
@@ -150,8 +155,28 @@ impl Server {
         let mut hub_config = config.hub.clone();
         hub_config.seed = OsRng.next_u64();
         let max_frame_size = hub_config.max_frame_size;
-        let mut hub = Hub::new(hub_config);
+        let mut hub = match &config.data_dir {
+            None => Hub::new(hub_config),
+            Some(dir) => {
+                let now = Now {
+                    mono_ms: 0,
+                    wall_ms: now_wall(),
+                };
+                let broker =
+                    PersistentBroker::open(dir, hub_config.retention, hub_config.seed, now)
+                        .map_err(|e| {
+                            io::Error::other(format!("data dir {}: {e}", dir.display()))
+                        })?;
+                Hub::with_broker(hub_config, Box::new(broker))
+            }
+        };
         let mut keys = config.keys.clone();
+        if keys.is_empty() {
+            // A key generated before (kept in the data dir) is used again.
+            if let Some(app) = hub.app("local") {
+                keys.extend(app.keys().map(|(k, _)| k.to_key_string()));
+            }
+        }
         if keys.is_empty() {
             keys.push(format!("local.{}:{}", random_text(6), random_text(32)));
         }
@@ -263,6 +288,8 @@ impl Server {
         }
         if let Some(driver) = self.driver.take() {
             driver.abort();
+            // Waits until the hub (and any data store it holds) is dropped.
+            let _ = driver.await;
         }
     }
 }

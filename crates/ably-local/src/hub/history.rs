@@ -138,6 +138,34 @@ pub trait Broker: Send {
     fn set_persisted(&mut self, app: &str, namespaces: Vec<String>);
     /// Forgets every channel of an app.
     fn remove_app(&mut self, app: &str);
+    /// Remembers an app and its keys, for a broker that keeps them across
+    /// restarts (the in-memory one does nothing).
+    fn save_app(&mut self, _app: &SavedApp) {}
+    /// The apps remembered by [`Broker::save_app`] (before this process
+    /// started), which the hub recreates when it is built.
+    fn saved_apps(&mut self) -> Vec<SavedApp> {
+        Vec::new()
+    }
+}
+
+/// An app as a broker may keep it across restarts.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedApp {
+    /// The app id.
+    pub id: String,
+    /// Its keys: (`appId.keyId:secret`, capability as canonical JSON).
+    pub keys: Vec<(String, String)>,
+}
+
+/// Where a log of a [`LocalBroker`] stands, for a broker that stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogState {
+    /// The log's epoch.
+    pub epoch: u64,
+    /// The serial of its latest event.
+    pub head: u64,
+    /// Events up to this seq have been dropped.
+    pub kept_after: u64,
 }
 
 /// Retention of a [`LocalBroker`]: what every channel keeps, and what the
@@ -306,6 +334,61 @@ impl LocalBroker {
         });
         log.last_used = log.last_used.max(now.wall_ms);
         log
+    }
+
+    /// Where each log stands, in channel order.
+    pub fn log_states(&self) -> impl Iterator<Item = (&ChannelKey, LogState)> {
+        self.logs.iter().map(|(k, l)| {
+            (
+                k,
+                LogState {
+                    epoch: l.epoch,
+                    head: l.head,
+                    kept_after: l.kept_after,
+                },
+            )
+        })
+    }
+
+    /// Where one log stands.
+    pub fn log_state(&self, channel: &ChannelKey) -> Option<LogState> {
+        self.logs.get(channel).map(|l| LogState {
+            epoch: l.epoch,
+            head: l.head,
+            kept_after: l.kept_after,
+        })
+    }
+
+    /// Recreates a log from a store: its epoch, head and events (oldest
+    /// first, from that epoch), then trims it by the retention at `now`.
+    /// Nothing is queued for delivery.
+    pub fn restore(
+        &mut self,
+        now: Now,
+        channel: &ChannelKey,
+        epoch: u64,
+        head: u64,
+        events: Vec<StoredEvent>,
+    ) {
+        let retention = self.retention;
+        let log = self.log(now, channel);
+        log.epoch = epoch;
+        log.head = head;
+        log.kept_after = events
+            .first()
+            .map_or(head, |e| e.serial.seq.saturating_sub(1));
+        log.events.clear();
+        log.messages = 0;
+        log.bytes = 0;
+        for e in events {
+            if let EventBody::Messages(m) = &e.body {
+                log.messages += m.len();
+            }
+            log.bytes += body_bytes(&e.body);
+            log.last_used = log.last_used.max(e.timestamp);
+            log.events.push_back(Arc::new(e));
+        }
+        Self::trim(retention, log, now);
     }
 
     fn trim(retention: Retention, log: &mut Log, now: Now) {

@@ -80,8 +80,8 @@ use bytes::Bytes;
 pub use auth::{App, DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS};
 pub use channel::{DEFAULT_MODES, MAX_CHANNEL_NAME, MAX_REWIND};
 pub use history::{
-    Broker, ChannelKey, EventBody, HistoryKind, HistoryPage, HistoryQuery, LocalBroker, Retention,
-    Serial, Since, StoredEvent, namespace_of,
+    Broker, ChannelKey, EventBody, HistoryKind, HistoryPage, HistoryQuery, LocalBroker, LogState,
+    Retention, SavedApp, Serial, Since, StoredEvent, namespace_of,
 };
 pub use params::PROTOCOL_VERSIONS;
 pub use rest::{DEFAULT_LIMIT, MAX_LIMIT, RestCredentials, RestPage};
@@ -326,13 +326,26 @@ impl Hub {
         Hub::with_broker(config, Box::new(broker))
     }
 
-    /// A hub with another broker.
-    pub fn with_broker(config: HubConfig, broker: Box<dyn Broker>) -> Hub {
+    /// A hub with another broker. The apps the broker saved
+    /// ([`Broker::saved_apps`]) are recreated with their keys.
+    pub fn with_broker(config: HubConfig, mut broker: Box<dyn Broker>) -> Hub {
+        let mut auth = auth::Auth::default();
+        for saved in broker.saved_apps() {
+            let mut app = App::new(saved.id.clone());
+            for (key, capability) in &saved.keys {
+                if let (Ok(key), Ok(capability)) =
+                    (ApiKey::parse(key), Capability::parse(capability))
+                {
+                    app.add_key(key, capability);
+                }
+            }
+            auth.apps.insert(saved.id, app);
+        }
         Hub {
             rng: Rng::new(config.seed),
             config,
             now: Now::default(),
-            auth: auth::Auth::default(),
+            auth,
             broker,
             transports: BTreeMap::new(),
             connections: BTreeMap::new(),
@@ -352,7 +365,24 @@ impl Hub {
 
     /// Adds an app, or replaces one with the same id.
     pub fn add_app(&mut self, app: App) {
-        self.auth.apps.insert(app.id.clone(), app);
+        let id = app.id.clone();
+        self.auth.apps.insert(id.clone(), app);
+        self.save_app(&id);
+    }
+
+    /// Hands an app's keys to the broker to keep.
+    pub(crate) fn save_app(&mut self, id: &str) {
+        let Some(app) = self.auth.apps.get(id) else {
+            return;
+        };
+        let saved = SavedApp {
+            id: id.to_owned(),
+            keys: app
+                .keys()
+                .map(|(k, c)| (k.to_key_string(), c.to_canonical_json()))
+                .collect(),
+        };
+        self.broker.save_app(&saved);
     }
 
     /// Adds a full-access key (`{"*":["*"]}`) given as `appId.keyId:secret`
@@ -369,6 +399,7 @@ impl Hub {
             .or_insert_with(|| App::new(app_id));
         let text = key.to_key_string();
         app.add_key(key, Capability::all());
+        self.save_app(app_id);
         Ok(text)
     }
 

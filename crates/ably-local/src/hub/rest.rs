@@ -463,6 +463,7 @@ impl Hub {
         }
         self.broker.set_persisted(&app_id, persisted);
         self.auth.apps.insert(app_id.clone(), app);
+        self.save_app(&app_id);
         for (name, members) in fixtures {
             let key = ChannelKey {
                 app: app_id.clone(),
