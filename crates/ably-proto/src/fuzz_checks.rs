@@ -553,7 +553,7 @@ const MAX_REFIRES: usize = 8;
 /// `bytes` and checks its invariants after every step.
 ///
 /// Layout: an options byte, a seed byte, then steps until the bytes run
-/// out (at most [`MAX_STEPS`]); a byte that is missing reads as 0.
+/// out (at most `MAX_STEPS`); a byte that is missing reads as 0.
 ///
 /// The options byte: bits 0-1 the credentials (0 a key; 1 a token string
 /// with no means to renew; 2 an authCallback; 3 a key with useTokenAuth,
@@ -561,7 +561,7 @@ const MAX_REFIRES: usize = 8;
 /// MessagePack, bit 3 queueMessages off, bit 4 echoMessages off, bit 5 a
 /// clientId (`alice`), bit 6 no autoConnect, bit 7 no fallback hosts.
 ///
-/// Each step is a byte `k` (`k % 32` picks the kind, see [`Reducer::step`])
+/// Each step is a byte `k` (`k % 32` picks the kind, see `Reducer::step`)
 /// and its arguments: commands (connect, close, ping, authorize, publish,
 /// attach, detach, setOptions, release, presence enter/update/leave/get,
 /// a few REST operations), transport events of the current or an older
