@@ -575,7 +575,7 @@ const MAX_REFIRES: usize = 8;
 /// - every operation completes at most once, only operations that were
 ///   issued complete, and the core's own operations never surface;
 /// - after draining `poll()`, `poll_timeout()` is `None` or after `now`,
-///   or feeding `Input::Timeout` moves it within [`MAX_REFIRES`] re-fires;
+///   or feeding `Input::Timeout` moves it within `MAX_REFIRES` re-fires;
 /// - msgSerial never goes backwards except when the connection becomes
 ///   CONNECTED without resuming (RTN15c7) or connects from CLOSED or FAILED
 ///   (RTN11d);
