@@ -827,7 +827,10 @@ impl Client {
                 }
                 pm.fill_inherited_fields();
                 let cipher = self.chan(&name).options.cipher.clone();
-                for mut message in std::mem::take(&mut pm.messages) {
+                let mut name = name;
+                let last = pm.messages.len().saturating_sub(1);
+                for (index, mut message) in std::mem::take(&mut pm.messages).into_iter().enumerate()
+                {
                     // RTL21: in index order, each the base of the next.
                     if let Err(err) = self.decode_received(&name, &mut message, cipher.as_ref()) {
                         if err.code == codes::DELTA_DECODING_FAILED {
@@ -849,10 +852,14 @@ impl Client {
                         // RSL6b: report, still deliver.
                         self.log_error("message payload could not be decoded", err);
                     }
-                    self.emit(Event::Message {
-                        channel: name.clone(),
-                        message,
-                    });
+                    // The last message takes the name itself: one
+                    // allocation less per frame on the hot path.
+                    let channel = if index == last {
+                        std::mem::take(&mut name)
+                    } else {
+                        name.clone()
+                    };
+                    self.emit(Event::Message { channel, message });
                 }
             }
             Action::Presence | Action::Sync => self.presence_frame(&name, pm),
