@@ -172,3 +172,128 @@ fn streams_get_keepalives_heartbeats_and_end_when_the_token_expires() {
     hub.handle(at(41_000), Input::Closed { transport: b });
     assert_eq!(hub.stream_count(), 0);
 }
+
+/// The events a stream got: (id, channel, data).
+fn stream_events(out: &[Output], t: TransportId) -> Vec<(String, String, String)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Stream {
+                transport,
+                item: StreamItem::Event(e),
+            } if *transport == t && e.event == StreamEventKind::Message => Some((
+                e.id.clone().unwrap_or_default(),
+                e.data["channel"].as_str().unwrap_or_default().to_owned(),
+                e.data["data"].as_str().unwrap_or_default().to_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn open_stream(hub: &mut Hub, now: Now, t: TransportId, query: &str) -> Vec<Output> {
+    hub.handle(
+        now,
+        Input::OpenStream {
+            transport: t,
+            request: StreamRequest {
+                query: format!("v=1.2&key=app.k%3Asecret&{query}"),
+                ..Default::default()
+            },
+        },
+    );
+    drain(hub)
+}
+
+#[test]
+fn a_multi_channel_stream_resumes_every_channel_from_its_own_position() {
+    let mut hub = hub();
+    let publish = |hub: &mut Hub, ms: u64, channel: &str, data: &[&str]| {
+        let messages = data.iter().map(|d| Message::new("n", *d)).collect();
+        hub.rest_publish(at(ms), &creds(""), channel, messages)
+            .expect("publish");
+    };
+    publish(&mut hub, 0, "b", &["b0"]);
+    let s1 = TransportId(1);
+    open_stream(&mut hub, at(1), s1, "channels=a,b");
+    publish(&mut hub, 10, "a", &["a1", "a2"]);
+    publish(&mut hub, 20, "b", &["b1"]);
+    let live = stream_events(&drain(&mut hub), s1);
+    let data: Vec<&str> = live.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["a1", "a2", "b1"]);
+    hub.handle(at(21), Input::Closed { transport: s1 });
+
+    // Away: more on both, one event of two messages.
+    publish(&mut hub, 30, "b", &["b2", "b3"]);
+    publish(&mut hub, 40, "a", &["a3"]);
+
+    // Resume after the last event: both channels' missed messages, once.
+    let last = live[2].0.clone();
+    let s2 = TransportId(2);
+    let got = stream_events(
+        &open_stream(
+            &mut hub,
+            at(50),
+            s2,
+            &format!("channels=a,b&lastEvent={last}"),
+        ),
+        s2,
+    );
+    let data: Vec<&str> = got.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["a3", "b2", "b3"]);
+    publish(&mut hub, 60, "a", &["a4"]);
+    let data: Vec<String> = stream_events(&drain(&mut hub), s2)
+        .into_iter()
+        .map(|(_, _, d)| d)
+        .collect();
+    assert_eq!(data, ["a4"]);
+
+    // Resume after the first event (a1): the rest of a's event, everything
+    // later on both, and b0 (before the stream began) is not replayed.
+    let first = live[0].0.clone();
+    let s3 = TransportId(3);
+    let got = stream_events(
+        &open_stream(
+            &mut hub,
+            at(70),
+            s3,
+            &format!("channels=a,b&lastEvent={first}"),
+        ),
+        s3,
+    );
+    let data: Vec<&str> = got.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["a2", "a3", "a4", "b1", "b2", "b3"]);
+
+    // An id taken mid-replay resumes from there: after b2, only b3.
+    let mid = got[4].0.clone();
+    let s4 = TransportId(4);
+    let got = stream_events(
+        &open_stream(
+            &mut hub,
+            at(80),
+            s4,
+            &format!("channels=a,b&lastEvent={mid}"),
+        ),
+        s4,
+    );
+    let data: Vec<&str> = got.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["b3"]);
+
+    // A plain serial id (from a single-channel stream) still resumes its
+    // channel; the other channel replays from that message's time.
+    let s5 = TransportId(5);
+    let single = stream_events(&open_stream(&mut hub, at(90), s5, "channel=a&rewind=2"), s5);
+    assert_eq!(single[0].2, "a3");
+    assert!(single[0].0.contains('@'), "a plain serial: {}", single[0].0);
+    let s6 = TransportId(6);
+    let got = stream_events(
+        &open_stream(
+            &mut hub,
+            at(100),
+            s6,
+            &format!("channels=a,b&lastEvent={}", single[0].0.replace(':', "%3A")),
+        ),
+        s6,
+    );
+    let data: Vec<&str> = got.iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["a4"]);
+}

@@ -577,6 +577,82 @@ async fn sse_delivers_live_messages_and_resumes_with_last_event() {
 }
 
 #[tokio::test]
+async fn a_two_channel_sse_stream_resumes_both_channels_with_last_event_id() {
+    let server = start().await;
+    let auth = basic(KEY);
+    let publish = |channel: &'static str, data: &'static str| {
+        let auth = auth.clone();
+        let server = &server;
+        async move {
+            let path = format!("/channels/{channel}/messages");
+            let r = post_json(server, &path, &auth, &json!({"data": data})).await;
+            assert_eq!(r.status, 201);
+        }
+    };
+    // Published before the stream: not part of it.
+    publish("left", "l1").await;
+    publish("right", "r1").await;
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=left,right&enveloped=false&key=app.k%3Asecret",
+        &[],
+    )
+    .await;
+    sse.until("\r\n\r\n").await;
+    publish("left", "l2").await;
+    let l2 = sse.until("data: l2\n\n").await;
+    publish("right", "r2").await;
+    let r2 = sse.until("data: r2\n\n").await;
+    assert!(!l2.contains("r2") && !r2.contains("l2"));
+    let last = r2
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an id")
+        .to_owned();
+    drop(sse);
+
+    // Away: two on each channel.
+    for (channel, data) in [
+        ("left", "l3"),
+        ("right", "r3"),
+        ("left", "l4"),
+        ("right", "r4"),
+    ] {
+        publish(channel, data).await;
+    }
+
+    // Resume with Last-Event-ID: each channel's missed messages, exactly
+    // once and in order, then live.
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=left,right&enveloped=false",
+        &[("Authorization", &auth), ("Last-Event-ID", &last)],
+    )
+    .await;
+    let head = sse.until("\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    publish("left", "l5").await;
+    let text = sse.until("data: l5\n").await;
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .collect();
+    let left: Vec<&str> = data
+        .iter()
+        .copied()
+        .filter(|d| d.starts_with('l'))
+        .collect();
+    let right: Vec<&str> = data
+        .iter()
+        .copied()
+        .filter(|d| d.starts_with('r'))
+        .collect();
+    assert_eq!(left, ["l3", "l4", "l5"], "{text}");
+    assert_eq!(right, ["r3", "r4"], "{text}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn streams_refused_before_streaming_are_plain_http_errors() {
     let server = start().await;
     let cases = [

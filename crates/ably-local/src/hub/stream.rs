@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use ably_proto::error::codes;
 use ably_proto::{ErrorInfo, Message};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde_json::Value;
 
 use super::channel::{Rewind, parse_rewind, validate_name};
@@ -80,11 +82,109 @@ pub enum StreamItem {
     Keepalive,
 }
 
+/// Where a stream is on one channel: everything up to and including
+/// message `index` of the event `serial` has been delivered (`None`: the
+/// whole event, and `serial.seq` 0 means nothing yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pos {
+    serial: Serial,
+    index: Option<usize>,
+}
+
+/// A resume point given as `lastEvent` or `Last-Event-ID`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Resume {
+    /// A plain message serial `epoch@seq:index` (the ids of single-channel
+    /// streams): the position on the channel whose log it belongs to.
+    Plain(Serial, usize),
+    /// The id of a multi-channel stream: when, and the position on each of
+    /// its channels.
+    Multi {
+        time: i64,
+        positions: Vec<(String, Pos)>,
+    },
+}
+
+/// The wire form of a multi-channel id, msgpack (arrays) under base64url:
+/// `[time, [[channel, epoch, seq, index-or-nil], ...]]`.
+type MultiId<'a> = (i64, Vec<(&'a str, u64, u64, Option<u64>)>);
+type MultiIdOwned = (i64, Vec<(String, u64, u64, Option<u64>)>);
+
+/// The id of an event on a multi-channel stream: the position on every
+/// channel, so a resume replays each one from its own position.
+fn encode_multi_id(time: i64, channels: &[String], positions: &[Pos]) -> String {
+    let id: MultiId<'_> = (
+        time,
+        channels
+            .iter()
+            .zip(positions)
+            .map(|(c, p)| {
+                (
+                    c.as_str(),
+                    p.serial.epoch,
+                    p.serial.seq,
+                    p.index.map(|i| i as u64),
+                )
+            })
+            .collect(),
+    );
+    B64URL.encode(rmp_serde::to_vec(&id).unwrap_or_default())
+}
+
+fn parse_resume(text: &str) -> Option<Resume> {
+    if let Some((serial, index)) = parse_event_id(text) {
+        return Some(Resume::Plain(serial, index));
+    }
+    let bytes = B64URL.decode(text.trim_end_matches('=')).ok()?;
+    let (time, entries): MultiIdOwned = rmp_serde::from_slice(&bytes).ok()?;
+    let positions = entries
+        .into_iter()
+        .map(|(channel, epoch, seq, index)| {
+            let index = match index {
+                Some(i) => Some(usize::try_from(i).ok()?),
+                None => None,
+            };
+            Some((
+                channel,
+                Pos {
+                    serial: Serial { epoch, seq },
+                    index,
+                },
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Resume::Multi { time, positions })
+}
+
+/// What a stream replays on one channel: events, each with the index of
+/// its first message to send (`None`: all of it).
+type Replay = Vec<(Arc<StoredEvent>, Option<usize>)>;
+
+/// The position just before the first thing a replay sends.
+fn before(replay: &Replay) -> Option<Pos> {
+    let (e, skip) = replay.first()?;
+    Some(match skip {
+        Some(k) if *k > 0 => Pos {
+            serial: e.serial,
+            index: Some(k - 1),
+        },
+        _ => Pos {
+            serial: Serial {
+                seq: e.serial.seq.saturating_sub(1),
+                ..e.serial
+            },
+            index: None,
+        },
+    })
+}
+
 /// A stream as the hub keeps it.
 #[derive(Debug)]
 pub(crate) struct Stream {
     pub app: String,
     channels: Vec<String>,
+    /// Where the stream is on each of `channels`.
+    positions: Vec<Pos>,
     enveloped: bool,
     heartbeats: bool,
     expires: Option<i64>,
@@ -172,7 +272,8 @@ fn parse_params(request: &StreamRequest) -> Result<StreamParams, ErrorInfo> {
     for c in &p.channels {
         validate_name(c)?;
     }
-    p.channels.dedup();
+    let mut seen = std::collections::HashSet::new();
+    p.channels.retain(|c| seen.insert(c.clone()));
     if let Some(header) = request.authorization.as_deref() {
         let (key, token) = parse_authorization(header)?;
         p.key = p.key.or(key);
@@ -238,9 +339,70 @@ impl Hub {
                 return refuse(self, super::auth::denied("subscribe", c));
             }
         }
+        let now = self.now;
+        let resume = params.last_event.as_deref().and_then(parse_resume);
+        let keys: Vec<ChannelKey> = params
+            .channels
+            .iter()
+            .map(|channel| ChannelKey {
+                app: grant.app.clone(),
+                channel: channel.clone(),
+            })
+            .collect();
+        // First what the id says about each channel: its position there,
+        // if the log still holds what came after it.
+        let mut heads = Vec::with_capacity(keys.len());
+        let mut exact: Vec<Option<Replay>> = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let head = self.broker.head(now, key);
+            heads.push(Pos {
+                serial: head,
+                index: None,
+            });
+            let pos = match &resume {
+                Some(Resume::Plain(serial, index)) if serial.epoch == head.epoch => Some(Pos {
+                    serial: *serial,
+                    index: Some(*index),
+                }),
+                Some(Resume::Multi { positions, .. }) => positions
+                    .iter()
+                    .find(|(c, _)| *c == key.channel)
+                    .map(|(_, p)| *p),
+                _ => None,
+            };
+            exact.push(pos.and_then(|p| self.replay_after(now, key, p)));
+        }
+        // Channels the id has no usable position for replay from the id's
+        // time: a multi-channel id carries it; a plain one has its event's.
+        let time = match &resume {
+            Some(Resume::Multi { time, .. }) => Some(*time),
+            Some(Resume::Plain(serial, _)) => exact.iter().flatten().find_map(|r| {
+                r.first()
+                    .filter(|(e, _)| e.serial == *serial)
+                    .map(|(e, _)| e.timestamp)
+            }),
+            None => None,
+        };
+        let mut replays = Vec::with_capacity(keys.len());
+        let mut positions = Vec::with_capacity(keys.len());
+        for ((key, exact), head) in keys.iter().zip(exact).zip(heads) {
+            let replay: Replay = match (exact, time) {
+                (Some(r), _) => r,
+                (None, Some(time)) => self
+                    .broker
+                    .recent_messages(now, key, usize::MAX, Some(time))
+                    .into_iter()
+                    .map(|e| (e, None))
+                    .collect(),
+                (None, None) => self.rewind(now, key, params.rewind),
+            };
+            positions.push(before(&replay).unwrap_or(head));
+            replays.push(replay);
+        }
         let stream = Stream {
             app: grant.app.clone(),
             channels: params.channels.clone(),
+            positions,
             enveloped: params.enveloped,
             heartbeats: params.heartbeats,
             expires: grant.expires,
@@ -250,62 +412,14 @@ impl Hub {
             transport: t,
             item: StreamItem::Opened,
         });
-        let now = self.now;
-        let resume = params.last_event.as_deref().and_then(parse_event_id);
-        for channel in &params.channels {
-            let key = ChannelKey {
-                app: grant.app.clone(),
-                channel: channel.clone(),
-            };
+        for (key, replay) in keys.into_iter().zip(replays) {
             self.channels
                 .entry(key.clone())
                 .or_default()
                 .streams
                 .insert(t);
-            let head = self.broker.head(now, &key);
-            let replay: Vec<(Arc<StoredEvent>, Option<usize>)> = match resume {
-                Some((serial, index)) if serial.epoch == head.epoch => {
-                    let before = Serial {
-                        seq: serial.seq.saturating_sub(1),
-                        ..serial
-                    };
-                    match self.broker.since(now, &key, &before.to_string()) {
-                        Since::Events(events) => events
-                            .into_iter()
-                            .map(|e| {
-                                let skip = (e.serial.seq == serial.seq).then_some(index + 1);
-                                (e, skip)
-                            })
-                            .filter(|(e, _)| e.serial.seq >= serial.seq)
-                            .collect(),
-                        Since::Lost => Vec::new(),
-                    }
-                }
-                _ => match params.rewind {
-                    Some(Rewind::Count(n)) => {
-                        let events = self.broker.recent_messages(now, &key, n, None);
-                        let total: usize = events.iter().map(|e| e.body.len()).sum();
-                        let mut skip_first = total.saturating_sub(n);
-                        events
-                            .into_iter()
-                            .map(|e| {
-                                let skip = (skip_first > 0).then_some(skip_first);
-                                skip_first = 0;
-                                (e, skip)
-                            })
-                            .collect()
-                    }
-                    Some(Rewind::Millis(ms)) => self
-                        .broker
-                        .recent_messages(now, &key, usize::MAX, Some(now.wall_ms - ms))
-                        .into_iter()
-                        .map(|e| (e, None))
-                        .collect(),
-                    None => Vec::new(),
-                },
-            };
             for (event, skip) in replay {
-                self.deliver_to_streams(&[t], channel, &event, skip);
+                self.deliver_to_streams(&[t], &key.channel, &event, skip);
             }
         }
         let due = now.mono_ms + self.config.heartbeat_interval_ms;
@@ -316,7 +430,64 @@ impl Hub {
         }
     }
 
-    /// Queues an event's messages (from index `skip` on) for streams.
+    /// What came after a position on a channel, or `None` when the log no
+    /// longer holds it (another incarnation, trimmed, from the future).
+    fn replay_after(&mut self, now: super::Now, key: &ChannelKey, pos: Pos) -> Option<Replay> {
+        let Pos { serial, index } = pos;
+        let Some(index) = index else {
+            return match self.broker.since(now, key, &serial.to_string()) {
+                Since::Events(events) => Some(events.into_iter().map(|e| (e, None)).collect()),
+                Since::Lost => None,
+            };
+        };
+        let before = Serial {
+            seq: serial.seq.saturating_sub(1),
+            ..serial
+        };
+        match self.broker.since(now, key, &before.to_string()) {
+            Since::Events(events) => Some(
+                events
+                    .into_iter()
+                    .filter(|e| e.serial.seq >= serial.seq)
+                    .map(|e| {
+                        let skip = (e.serial.seq == serial.seq).then_some(index + 1);
+                        (e, skip)
+                    })
+                    .collect(),
+            ),
+            Since::Lost => None,
+        }
+    }
+
+    /// What `rewind` replays on a channel.
+    fn rewind(&mut self, now: super::Now, key: &ChannelKey, rewind: Option<Rewind>) -> Replay {
+        match rewind {
+            Some(Rewind::Count(n)) => {
+                let events = self.broker.recent_messages(now, key, n, None);
+                let total: usize = events.iter().map(|e| e.body.len()).sum();
+                let mut skip_first = total.saturating_sub(n);
+                events
+                    .into_iter()
+                    .map(|e| {
+                        let skip = (skip_first > 0).then_some(skip_first);
+                        skip_first = 0;
+                        (e, skip)
+                    })
+                    .collect()
+            }
+            Some(Rewind::Millis(ms)) => self
+                .broker
+                .recent_messages(now, key, usize::MAX, Some(now.wall_ms - ms))
+                .into_iter()
+                .map(|e| (e, None))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Queues an event's messages (from index `skip` on) for streams, past
+    /// what each stream already has on that channel; each event's id is
+    /// the stream's position after it.
     pub(super) fn deliver_to_streams(
         &mut self,
         streams: &[TransportId],
@@ -325,48 +496,59 @@ impl Hub {
         skip: Option<usize>,
     ) {
         let skip = skip.unwrap_or(0);
+        let len = event.body.len();
         for t in streams {
-            let Some(s) = self.streams.get(t) else {
+            let Some(s) = self.streams.get_mut(t) else {
                 continue;
             };
-            let enveloped = s.enveloped;
-            let items: Vec<StreamEvent> = match &event.body {
-                EventBody::Messages(m) => m
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(|(i, m)| StreamEvent {
-                        event: StreamEventKind::Message,
-                        id: Some(format!("{}:{i:03}", event.serial)),
-                        data: message_value(channel, m, enveloped),
-                    })
-                    .collect(),
-                EventBody::Presence(p) => p
-                    .iter()
-                    .enumerate()
-                    .skip(skip)
-                    .map(|(i, p)| {
-                        let mut data = serde_json::to_value(p).unwrap_or(Value::Null);
+            let Some(c) = s.channels.iter().position(|c| c == channel) else {
+                continue;
+            };
+            let pos = s.positions[c];
+            let from =
+                if pos.serial.epoch != event.serial.epoch || pos.serial.seq < event.serial.seq {
+                    0
+                } else if pos.serial.seq == event.serial.seq {
+                    pos.index.map_or(len, |i| i + 1)
+                } else {
+                    len
+                };
+            let multi = s.channels.len() > 1;
+            for i in from.max(skip)..len {
+                s.positions[c] = Pos {
+                    serial: event.serial,
+                    index: (i + 1 < len).then_some(i),
+                };
+                let id = if multi {
+                    encode_multi_id(event.timestamp, &s.channels, &s.positions)
+                } else {
+                    format!("{}:{i:03}", event.serial)
+                };
+                let (kind, data) = match &event.body {
+                    EventBody::Messages(m) => (
+                        StreamEventKind::Message,
+                        message_value(channel, &m[i], s.enveloped),
+                    ),
+                    EventBody::Presence(p) => {
+                        let mut data = serde_json::to_value(&p[i]).unwrap_or(Value::Null);
                         if let Value::Object(o) = &mut data {
                             o.retain(|_, v| !v.is_null());
-                            if enveloped {
+                            if s.enveloped {
                                 o.insert("channel".into(), Value::String(channel.to_owned()));
                             } else {
                                 data = o.remove("data").unwrap_or(Value::Null);
                             }
                         }
-                        StreamEvent {
-                            event: StreamEventKind::Presence,
-                            id: Some(format!("{}:{i:03}", event.serial)),
-                            data,
-                        }
-                    })
-                    .collect(),
-            };
-            for e in items {
+                        (StreamEventKind::Presence, data)
+                    }
+                };
                 self.outputs.push_back(Output::Stream {
                     transport: *t,
-                    item: StreamItem::Event(e),
+                    item: StreamItem::Event(StreamEvent {
+                        event: kind,
+                        id: Some(id),
+                        data,
+                    }),
                 });
             }
         }
@@ -480,5 +662,42 @@ mod tests {
             p.last_event.as_deref().and_then(parse_event_id),
             Some((Serial { epoch: 1, seq: 2 }, 3))
         );
+    }
+
+    #[test]
+    fn multi_channel_ids_round_trip_and_stay_short() {
+        let channels = vec!["chat:room-1".to_owned(), "news".to_owned()];
+        let positions = vec![
+            Pos {
+                serial: Serial {
+                    epoch: 0xFFFF_FFFF_FFFF,
+                    seq: 123_456,
+                },
+                index: Some(2),
+            },
+            Pos {
+                serial: Serial { epoch: 7, seq: 0 },
+                index: None,
+            },
+        ];
+        let id = encode_multi_id(1_700_000_000_000, &channels, &positions);
+        assert!(id.len() < 80, "{} chars: {id}", id.len());
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(
+            parse_resume(&id),
+            Some(Resume::Multi {
+                time: 1_700_000_000_000,
+                positions: channels.into_iter().zip(positions).collect(),
+            })
+        );
+        assert_eq!(
+            parse_resume("1f@0000000002:001"),
+            Some(Resume::Plain(Serial { epoch: 31, seq: 2 }, 1))
+        );
+        assert_eq!(parse_resume("not an id"), None);
+        assert_eq!(parse_resume("AAAA"), None);
     }
 }
