@@ -822,11 +822,14 @@ impl Client {
                 self.channel_step(&name, ChanEvent::Error(err))
             }
             Action::Message => {
-                if self.chan(&name).state != C::Attached {
+                let (state, cipher) = {
+                    let ch = self.chan(&name);
+                    (ch.state, ch.options.cipher.clone())
+                };
+                if state != C::Attached {
                     return; // RTL17
                 }
                 pm.fill_inherited_fields();
-                let cipher = self.chan(&name).options.cipher.clone();
                 let mut name = name;
                 let last = pm.messages.len().saturating_sub(1);
                 for (index, mut message) in std::mem::take(&mut pm.messages).into_iter().enumerate()
