@@ -56,6 +56,13 @@ fn ciphers() -> [Option<CipherParams>; 3] {
 /// Decodes `bytes` as a JSON ProtocolMessage frame and checks it; see
 /// [`decode_frame_msgpack`].
 pub fn decode_frame_json(bytes: &[u8]) {
+    // The fast reader and serde agree on every input.
+    let fast = codec::decode_protocol_message(bytes, Format::Json).ok();
+    let slow = codec::decode_json_via_serde(bytes).ok();
+    assert!(
+        fast == slow || same_with_nan(&fast, &slow),
+        "fast and serde JSON decoders disagree"
+    );
     decode_frame(bytes, Format::Json);
 }
 

@@ -323,6 +323,27 @@ proptest! {
     }
 
     #[test]
+    fn fast_json_reader_agrees_with_serde(pm in protocol_message(), cut in any::<proptest::sample::Index>(), flip in any::<(proptest::sample::Index, u8)>()) {
+        let bytes = codec::encode(&pm, Format::Json).expect("encode");
+        let agree = |b: &[u8]| {
+            let fast = codec::decode_protocol_message(b, Format::Json).ok();
+            let slow = codec::decode_json_via_serde(b).ok();
+            (fast, slow)
+        };
+        let (fast, slow) = agree(&bytes);
+        prop_assert_eq!(&fast, &slow);
+        prop_assert_eq!(fast.as_ref(), Some(&pm));
+        // Damaged frames: both paths accept or refuse alike.
+        let (fast, slow) = agree(&bytes[..cut.index(bytes.len())]);
+        prop_assert_eq!(fast, slow);
+        let mut damaged = bytes.clone();
+        let at = flip.0.index(damaged.len());
+        damaged[at] ^= flip.1;
+        let (fast, slow) = agree(&damaged);
+        prop_assert_eq!(fast, slow);
+    }
+
+    #[test]
     fn transcoding_keeps_data_kinds_apart(pm in protocol_message()) {
         // JSON -> MessagePack -> JSON, and the reverse.
         let via_msgpack = round_trip(&round_trip(&pm, Format::Json), Format::MsgPack);

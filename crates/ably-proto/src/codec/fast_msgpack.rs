@@ -1,21 +1,11 @@
-//! A direct MessagePack reader for the hot path: ProtocolMessage frames with
-//! their messages and presence, read without serde's per-field machinery.
-//!
-//! It reads the common shapes only and gives up (returns `None`) on
-//! anything else: a duplicate or non-string key, a value of an unexpected
-//! type, a binary string. The caller then decodes the frame with serde,
-//! which accepts or rejects it with a precise error, so both paths agree on
-//! every input (property-tested and fuzzed). Nested values the core treats
-//! as data (`error`, `connectionDetails`, `extras`, ...) are cut out whole
-//! and handed to serde.
+//! The MessagePack side of the fast frame reader (see [`super::fast`]).
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use super::fast::FrameReader;
 use super::msgpack_value_len;
-use crate::wire::{
-    Action, Data, Flags, Message, MessageAction, PresenceAction, PresenceMessage, ProtocolMessage,
-};
+use crate::wire::{Data, ProtocolMessage};
 
 /// A cursor over the frame.
 struct Reader<'a> {
@@ -101,7 +91,7 @@ impl<'a> Reader<'a> {
     }
 
     /// nil or a str.
-    fn opt_string(&mut self) -> Option<Option<String>> {
+    fn opt_string_(&mut self) -> Option<Option<String>> {
         if self.peek()? == 0xc0 {
             self.pos += 1;
             return Some(None);
@@ -110,7 +100,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An integer, or an integral float as the lenient decoders accept.
-    fn int(&mut self) -> Option<i128> {
+    fn int_(&mut self) -> Option<i128> {
         let v: i128 = match self.byte()? {
             b @ 0x00..=0x7f => i128::from(b),
             b @ 0xe0..=0xff => i128::from(b as i8),
@@ -130,12 +120,12 @@ impl<'a> Reader<'a> {
     }
 
     /// nil or an integer in range for `T`.
-    fn opt_int<T: TryFrom<i128>>(&mut self) -> Option<Option<T>> {
+    fn opt_int_<T: TryFrom<i128>>(&mut self) -> Option<Option<T>> {
         if self.peek()? == 0xc0 {
             self.pos += 1;
             return Some(None);
         }
-        T::try_from(self.int()?).ok().map(Some)
+        T::try_from(self.int_()?).ok().map(Some)
     }
 
     /// The next value as raw bytes, for serde.
@@ -145,7 +135,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next value decoded by serde.
-    fn serde<T: DeserializeOwned>(&mut self) -> Option<T> {
+    fn serde_<T: DeserializeOwned>(&mut self) -> Option<T> {
         // A nested value sits a few levels down in the frame; with a
         // smaller limit here, whatever this accepts serde accepts too.
         let raw = self.raw()?;
@@ -155,7 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A payload: str, bin or nil; structured data goes through serde.
-    fn data(&mut self) -> Option<Data> {
+    fn data_(&mut self) -> Option<Data> {
         match self.peek()? {
             0xc0 => {
                 self.pos += 1;
@@ -170,7 +160,7 @@ impl<'a> Reader<'a> {
                 } as usize;
                 Some(Data::Binary(Bytes::copy_from_slice(self.take(len)?)))
             }
-            _ => self.serde(),
+            _ => self.serde_(),
         }
     }
 }
@@ -180,217 +170,61 @@ fn float(v: f64) -> Option<i128> {
     (v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0).then_some(v as i128)
 }
 
-/// Marks a field as seen; a second sighting gives up (serde reports it).
-fn first(seen: &mut u64, bit: u32) -> Option<()> {
-    let mask = 1u64 << bit;
-    if *seen & mask != 0 {
-        return None;
+impl<'a> FrameReader<'a> for Reader<'a> {
+    type Seq = usize;
+
+    fn map_begin(&mut self) -> Option<usize> {
+        self.map_len()
     }
-    *seen |= mask;
-    Some(())
+
+    fn map_next_key(&mut self, left: &mut usize) -> Option<Option<&'a [u8]>> {
+        if *left == 0 {
+            return Some(None);
+        }
+        *left -= 1;
+        self.key().map(Some)
+    }
+
+    fn list_begin_or_nil(&mut self) -> Option<usize> {
+        self.array_len_or_nil()
+    }
+
+    fn list_next(&mut self, left: &mut usize) -> Option<bool> {
+        if *left == 0 {
+            return Some(false);
+        }
+        *left -= 1;
+        Some(true)
+    }
+
+    fn int(&mut self) -> Option<i128> {
+        self.int_()
+    }
+
+    fn opt_string(&mut self) -> Option<Option<String>> {
+        self.opt_string_()
+    }
+
+    fn data(&mut self) -> Option<Data> {
+        self.data_()
+    }
+
+    fn serde<T: DeserializeOwned>(&mut self) -> Option<T> {
+        self.serde_()
+    }
+
+    fn skip(&mut self) -> Option<()> {
+        self.raw().map(|_| ())
+    }
+
+    fn opt_int<T: TryFrom<i128>>(&mut self) -> Option<Option<T>> {
+        self.opt_int_()
+    }
 }
 
 /// Reads a whole frame; `None` means "let serde decide".
 pub(super) fn protocol_message(bytes: &[u8]) -> Option<ProtocolMessage> {
     let mut r = Reader { bytes, pos: 0 };
-    let mut pm = ProtocolMessage::new(Action::Heartbeat);
-    let mut seen = 0u64;
-    for _ in 0..r.map_len()? {
-        match r.key()? {
-            b"action" => {
-                first(&mut seen, 0)?;
-                pm.action = Action::from_number(u64::try_from(r.int()?).ok()?);
-            }
-            b"flags" => {
-                first(&mut seen, 1)?;
-                pm.flags = Flags(u64::try_from(r.int()?).ok()?);
-            }
-            b"id" => {
-                first(&mut seen, 2)?;
-                pm.id = r.opt_string()?;
-            }
-            b"timestamp" => {
-                first(&mut seen, 3)?;
-                pm.timestamp = r.opt_int()?;
-            }
-            b"count" => {
-                first(&mut seen, 4)?;
-                pm.count = r.opt_int()?;
-            }
-            b"error" => {
-                first(&mut seen, 5)?;
-                pm.error = r.serde()?;
-            }
-            b"connectionId" => {
-                first(&mut seen, 6)?;
-                pm.connection_id = r.opt_string()?;
-            }
-            b"channel" => {
-                first(&mut seen, 7)?;
-                pm.channel = r.opt_string()?;
-            }
-            b"channelSerial" => {
-                first(&mut seen, 8)?;
-                pm.channel_serial = r.opt_string()?;
-            }
-            b"msgSerial" => {
-                first(&mut seen, 9)?;
-                pm.msg_serial = r.opt_int()?;
-            }
-            b"messages" => {
-                first(&mut seen, 10)?;
-                let n = r.array_len_or_nil()?;
-                pm.messages = Vec::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    pm.messages.push(message(&mut r)?);
-                }
-            }
-            b"presence" => {
-                first(&mut seen, 11)?;
-                let n = r.array_len_or_nil()?;
-                pm.presence = Vec::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    pm.presence.push(presence(&mut r)?);
-                }
-            }
-            b"annotations" => {
-                first(&mut seen, 12)?;
-                pm.annotations = r.serde::<Option<_>>()?.unwrap_or_default();
-            }
-            b"state" => {
-                first(&mut seen, 13)?;
-                pm.state = r.serde::<Option<_>>()?.unwrap_or_default();
-            }
-            b"auth" => {
-                first(&mut seen, 14)?;
-                pm.auth = r.serde()?;
-            }
-            b"connectionDetails" => {
-                first(&mut seen, 15)?;
-                pm.connection_details = r.serde()?;
-            }
-            b"params" => {
-                first(&mut seen, 16)?;
-                pm.params = r.serde()?;
-            }
-            b"res" => {
-                first(&mut seen, 17)?;
-                pm.res = r.serde()?;
-            }
-            _ => {
-                r.raw()?; // unknown fields are ignored
-            }
-        }
-    }
+    let pm = super::fast::protocol_message(&mut r)?;
     (r.pos == bytes.len()).then_some(pm)
-}
-
-fn message(r: &mut Reader<'_>) -> Option<Message> {
-    let mut m = Message::default();
-    let mut seen = 0u64;
-    for _ in 0..r.map_len()? {
-        match r.key()? {
-            b"id" => {
-                first(&mut seen, 0)?;
-                m.id = r.opt_string()?;
-            }
-            b"clientId" => {
-                first(&mut seen, 1)?;
-                m.client_id = r.opt_string()?;
-            }
-            b"connectionId" => {
-                first(&mut seen, 2)?;
-                m.connection_id = r.opt_string()?;
-            }
-            b"connectionKey" => {
-                first(&mut seen, 3)?;
-                m.connection_key = r.opt_string()?;
-            }
-            b"name" => {
-                first(&mut seen, 4)?;
-                m.name = r.opt_string()?;
-            }
-            b"encoding" => {
-                first(&mut seen, 5)?;
-                m.encoding = r.opt_string()?;
-            }
-            b"data" => {
-                first(&mut seen, 6)?;
-                m.data = r.data()?;
-            }
-            b"extras" => {
-                first(&mut seen, 7)?;
-                m.extras = r.serde()?;
-            }
-            b"timestamp" => {
-                first(&mut seen, 8)?;
-                m.timestamp = r.opt_int()?;
-            }
-            b"action" => {
-                first(&mut seen, 9)?;
-                m.action = r.opt_int::<u64>()?.map(MessageAction::from_number);
-            }
-            b"serial" => {
-                first(&mut seen, 10)?;
-                m.serial = r.opt_string()?;
-            }
-            b"version" => {
-                first(&mut seen, 11)?;
-                m.version = r.serde()?;
-            }
-            b"annotations" => {
-                first(&mut seen, 12)?;
-                m.annotations = r.serde()?;
-            }
-            _ => {
-                r.raw()?;
-            }
-        }
-    }
-    Some(m)
-}
-
-fn presence(r: &mut Reader<'_>) -> Option<PresenceMessage> {
-    let mut p = PresenceMessage::new(PresenceAction::Absent, None, Data::None);
-    let mut seen = 0u64;
-    for _ in 0..r.map_len()? {
-        match r.key()? {
-            b"id" => {
-                first(&mut seen, 0)?;
-                p.id = r.opt_string()?;
-            }
-            b"action" => {
-                first(&mut seen, 1)?;
-                p.action = PresenceAction::from_number(u64::try_from(r.int()?).ok()?);
-            }
-            b"clientId" => {
-                first(&mut seen, 2)?;
-                p.client_id = r.opt_string()?;
-            }
-            b"connectionId" => {
-                first(&mut seen, 3)?;
-                p.connection_id = r.opt_string()?;
-            }
-            b"encoding" => {
-                first(&mut seen, 4)?;
-                p.encoding = r.opt_string()?;
-            }
-            b"data" => {
-                first(&mut seen, 5)?;
-                p.data = r.data()?;
-            }
-            b"extras" => {
-                first(&mut seen, 6)?;
-                p.extras = r.serde()?;
-            }
-            b"timestamp" => {
-                first(&mut seen, 7)?;
-                p.timestamp = r.opt_int()?;
-            }
-            _ => {
-                r.raw()?;
-            }
-        }
-    }
-    Some(p)
 }

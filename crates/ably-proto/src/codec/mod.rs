@@ -11,6 +11,8 @@
 //! fields, and reports a wrong type with the path of the field, e.g.
 //! `messages[0].timestamp: invalid type: string "x", expected ...`.
 
+mod fast;
+mod fast_json;
 mod fast_msgpack;
 
 use std::fmt;
@@ -104,6 +106,12 @@ pub trait Wire: Serialize + DeserializeOwned {
     fn fast_msgpack(_bytes: &[u8]) -> Option<Self> {
         None
     }
+
+    /// A faster JSON decoder for this type, if there is one; `None` means
+    /// "use serde".
+    fn fast_json(_text: &str) -> Option<Self> {
+        None
+    }
 }
 
 impl Wire for ProtocolMessage {
@@ -113,6 +121,10 @@ impl Wire for ProtocolMessage {
 
     fn fast_msgpack(bytes: &[u8]) -> Option<Self> {
         fast_msgpack::protocol_message(bytes)
+    }
+
+    fn fast_json(text: &str) -> Option<Self> {
+        fast_json::protocol_message(text)
     }
 }
 
@@ -158,9 +170,16 @@ pub fn encode<T: Wire>(value: &T, format: Format) -> Result<Vec<u8>, CodecError>
 pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     let fast = match format {
         // Validating UTF-8 once up front lets serde_json skip it per string.
-        Format::Json => std::str::from_utf8(bytes)
-            .ok()
-            .and_then(|text| serde_json::from_str::<T>(text).ok()),
+        Format::Json => match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                if let Some(mut v) = T::fast_json(text) {
+                    v.after_decode();
+                    return Ok(v);
+                }
+                serde_json::from_str::<T>(text).ok()
+            }
+            Err(_) => None,
+        },
         Format::MsgPack => {
             if let Some(mut v) = T::fast_msgpack(bytes) {
                 v.after_decode();
@@ -283,6 +302,20 @@ pub fn decode_msgpack_via_serde(bytes: &[u8]) -> Result<ProtocolMessage, CodecEr
             Format::MsgPack,
         )),
     }
+}
+
+/// Decodes a JSON frame with serde only, skipping the fast reader; for
+/// tests and fuzzing, which check that both paths agree.
+#[doc(hidden)]
+pub fn decode_json_via_serde(bytes: &[u8]) -> Result<ProtocolMessage, CodecError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str::<ProtocolMessage>(text).ok())
+        .map(|mut v| {
+            v.after_decode();
+            v
+        })
+        .ok_or_else(|| explain_decode_error::<ProtocolMessage>(bytes, Format::Json))
 }
 
 /// Decodes again, slowly, tracking the path, to say where decoding failed.

@@ -1,0 +1,254 @@
+//! Fast readers for the hot path: ProtocolMessage frames with their
+//! messages and presence, read without serde's per-field machinery, from
+//! MessagePack ([`super::fast_msgpack`]) or JSON ([`super::fast_json`]).
+//!
+//! They read the common shapes only and give up (return `None`) on
+//! anything else: a duplicate or unusual key, a value of an unexpected
+//! type, a JSON string with escapes, a float where an integer goes. The
+//! caller then decodes the frame with serde, which accepts or rejects it
+//! with a precise error, so both paths agree on every input
+//! (property-tested and fuzzed). Nested values the core treats as data
+//! (`error`, `connectionDetails`, `extras`, ...) are cut out whole and
+//! handed to serde. The field mapping below is shared by both formats.
+
+use serde::de::DeserializeOwned;
+
+use crate::wire::{
+    Action, Data, Flags, Message, MessageAction, PresenceAction, PresenceMessage, ProtocolMessage,
+};
+
+/// What a format's reader offers the shared field mapping. Every method
+/// returns `None` to give up.
+pub(super) trait FrameReader<'a> {
+    /// The iteration state of a map or list.
+    type Seq;
+    /// Starts a map.
+    fn map_begin(&mut self) -> Option<Self::Seq>;
+    /// The next key of the map, or `Some(None)` at its end.
+    fn map_next_key(&mut self, seq: &mut Self::Seq) -> Option<Option<&'a [u8]>>;
+    /// Starts a list; nil/null is an empty list.
+    fn list_begin_or_nil(&mut self) -> Option<Self::Seq>;
+    /// Whether another item follows.
+    fn list_next(&mut self, seq: &mut Self::Seq) -> Option<bool>;
+    /// An integer (integral floats where the format has them).
+    fn int(&mut self) -> Option<i128>;
+    /// nil/null or a string.
+    fn opt_string(&mut self) -> Option<Option<String>>;
+    /// A payload: string, binary, nil; other values through serde.
+    fn data(&mut self) -> Option<Data>;
+    /// The next value decoded by serde.
+    fn serde<T: DeserializeOwned>(&mut self) -> Option<T>;
+    /// Skips the next value.
+    fn skip(&mut self) -> Option<()>;
+    /// nil/null or an integer in range for `T`.
+    fn opt_int<T: TryFrom<i128>>(&mut self) -> Option<Option<T>>;
+}
+
+/// Marks a field as seen; a second sighting gives up (serde reports it).
+fn first(seen: &mut u64, bit: u32) -> Option<()> {
+    let mask = 1u64 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
+
+/// Reads a frame's fields; `None` means "let serde decide".
+pub(super) fn protocol_message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<ProtocolMessage> {
+    let mut pm = ProtocolMessage::new(Action::Heartbeat);
+    let mut seen = 0u64;
+    let mut map = r.map_begin()?;
+    while let Some(key) = r.map_next_key(&mut map)? {
+        match key {
+            b"action" => {
+                first(&mut seen, 0)?;
+                pm.action = Action::from_number(u64::try_from(r.int()?).ok()?);
+            }
+            b"flags" => {
+                first(&mut seen, 1)?;
+                pm.flags = Flags(u64::try_from(r.int()?).ok()?);
+            }
+            b"id" => {
+                first(&mut seen, 2)?;
+                pm.id = r.opt_string()?;
+            }
+            b"timestamp" => {
+                first(&mut seen, 3)?;
+                pm.timestamp = r.opt_int()?;
+            }
+            b"count" => {
+                first(&mut seen, 4)?;
+                pm.count = r.opt_int()?;
+            }
+            b"error" => {
+                first(&mut seen, 5)?;
+                pm.error = r.serde()?;
+            }
+            b"connectionId" => {
+                first(&mut seen, 6)?;
+                pm.connection_id = r.opt_string()?;
+            }
+            b"channel" => {
+                first(&mut seen, 7)?;
+                pm.channel = r.opt_string()?;
+            }
+            b"channelSerial" => {
+                first(&mut seen, 8)?;
+                pm.channel_serial = r.opt_string()?;
+            }
+            b"msgSerial" => {
+                first(&mut seen, 9)?;
+                pm.msg_serial = r.opt_int()?;
+            }
+            b"messages" => {
+                first(&mut seen, 10)?;
+                let mut list = r.list_begin_or_nil()?;
+                while r.list_next(&mut list)? {
+                    pm.messages.push(message(r)?);
+                }
+            }
+            b"presence" => {
+                first(&mut seen, 11)?;
+                let mut list = r.list_begin_or_nil()?;
+                while r.list_next(&mut list)? {
+                    pm.presence.push(presence(r)?);
+                }
+            }
+            b"annotations" => {
+                first(&mut seen, 12)?;
+                pm.annotations = r.serde::<Option<_>>()?.unwrap_or_default();
+            }
+            b"state" => {
+                first(&mut seen, 13)?;
+                pm.state = r.serde::<Option<_>>()?.unwrap_or_default();
+            }
+            b"auth" => {
+                first(&mut seen, 14)?;
+                pm.auth = r.serde()?;
+            }
+            b"connectionDetails" => {
+                first(&mut seen, 15)?;
+                pm.connection_details = r.serde()?;
+            }
+            b"params" => {
+                first(&mut seen, 16)?;
+                pm.params = r.serde()?;
+            }
+            b"res" => {
+                first(&mut seen, 17)?;
+                pm.res = r.serde()?;
+            }
+            _ => r.skip()?, // unknown fields are ignored
+        }
+    }
+    Some(pm)
+}
+
+fn message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Message> {
+    let mut m = Message::default();
+    let mut seen = 0u64;
+    let mut map = r.map_begin()?;
+    while let Some(key) = r.map_next_key(&mut map)? {
+        match key {
+            b"id" => {
+                first(&mut seen, 0)?;
+                m.id = r.opt_string()?;
+            }
+            b"clientId" => {
+                first(&mut seen, 1)?;
+                m.client_id = r.opt_string()?;
+            }
+            b"connectionId" => {
+                first(&mut seen, 2)?;
+                m.connection_id = r.opt_string()?;
+            }
+            b"connectionKey" => {
+                first(&mut seen, 3)?;
+                m.connection_key = r.opt_string()?;
+            }
+            b"name" => {
+                first(&mut seen, 4)?;
+                m.name = r.opt_string()?;
+            }
+            b"encoding" => {
+                first(&mut seen, 5)?;
+                m.encoding = r.opt_string()?;
+            }
+            b"data" => {
+                first(&mut seen, 6)?;
+                m.data = r.data()?;
+            }
+            b"extras" => {
+                first(&mut seen, 7)?;
+                m.extras = r.serde()?;
+            }
+            b"timestamp" => {
+                first(&mut seen, 8)?;
+                m.timestamp = r.opt_int()?;
+            }
+            b"action" => {
+                first(&mut seen, 9)?;
+                m.action = r.opt_int::<u64>()?.map(MessageAction::from_number);
+            }
+            b"serial" => {
+                first(&mut seen, 10)?;
+                m.serial = r.opt_string()?;
+            }
+            b"version" => {
+                first(&mut seen, 11)?;
+                m.version = r.serde()?;
+            }
+            b"annotations" => {
+                first(&mut seen, 12)?;
+                m.annotations = r.serde()?;
+            }
+            _ => r.skip()?,
+        }
+    }
+    Some(m)
+}
+
+fn presence<'a, R: FrameReader<'a>>(r: &mut R) -> Option<PresenceMessage> {
+    let mut p = PresenceMessage::new(PresenceAction::Absent, None, Data::None);
+    let mut seen = 0u64;
+    let mut map = r.map_begin()?;
+    while let Some(key) = r.map_next_key(&mut map)? {
+        match key {
+            b"id" => {
+                first(&mut seen, 0)?;
+                p.id = r.opt_string()?;
+            }
+            b"action" => {
+                first(&mut seen, 1)?;
+                p.action = PresenceAction::from_number(u64::try_from(r.int()?).ok()?);
+            }
+            b"clientId" => {
+                first(&mut seen, 2)?;
+                p.client_id = r.opt_string()?;
+            }
+            b"connectionId" => {
+                first(&mut seen, 3)?;
+                p.connection_id = r.opt_string()?;
+            }
+            b"encoding" => {
+                first(&mut seen, 4)?;
+                p.encoding = r.opt_string()?;
+            }
+            b"data" => {
+                first(&mut seen, 5)?;
+                p.data = r.data()?;
+            }
+            b"extras" => {
+                first(&mut seen, 6)?;
+                p.extras = r.serde()?;
+            }
+            b"timestamp" => {
+                first(&mut seen, 7)?;
+                p.timestamp = r.opt_int()?;
+            }
+            _ => r.skip()?,
+        }
+    }
+    Some(p)
+}
