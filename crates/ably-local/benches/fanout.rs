@@ -27,7 +27,8 @@
 //! channel).
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) a tiny smoke
-//! version runs instead.
+//! version runs instead. `FANOUT_SUBSCRIBERS=1` (a comma-separated list)
+//! runs only those rows and `FANOUT_IDLE=0` skips the idle connections.
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -87,11 +88,21 @@ fn main() {
     }
     let full = std::env::args().any(|a| a == "--bench");
     let plan = if full {
+        // `FANOUT_SUBSCRIBERS=1,10` runs only those rows; `FANOUT_IDLE=0`
+        // skips the idle connections (for profiling one row).
+        let subscribers = std::env::var("FANOUT_SUBSCRIBERS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .unwrap_or_else(|| vec![1, 10, 100]);
+        let idle = std::env::var("FANOUT_IDLE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
         Plan {
             secs: 3.0,
-            subscribers: vec![1, 10, 100],
+            subscribers,
             rate: 2000,
-            idle: 10_000,
+            idle,
         }
     } else {
         Plan {

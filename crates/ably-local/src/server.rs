@@ -38,6 +38,8 @@ use crate::{rest, sse};
 pub const OUTBOUND_QUEUE: usize = 8192;
 /// Inputs queued to the driver; readers wait when it is full.
 pub const INBOUND_QUEUE: usize = 4096;
+/// Events the driver handles before routing the hub's outputs.
+const EVENT_BATCH: usize = 256;
 /// The largest REST request body (bytes); larger ones get 413 (40009).
 pub const MAX_BODY: usize = 2 << 20;
 /// How long shutdown waits for DISCONNECTED to reach clients.
@@ -321,71 +323,18 @@ async fn drive(mut hub: Hub, mut events: mpsc::Receiver<Event>) {
         let Some(event) = event else {
             break;
         };
-        match event {
-            Event::Open { id, request, out } => {
-                if shutting_down.is_some() {
-                    continue;
-                }
-                outs.insert(id, out);
-                hub.handle(
-                    now(),
-                    Input::Open {
-                        transport: id,
-                        request,
-                    },
-                );
+        // Every event already queued is handled (up to a bound) before the
+        // outputs are routed: one clock read and one wake-up of each
+        // transport task per batch rather than per frame.
+        let at = now();
+        handle_event(&mut hub, at, event, &mut outs, &mut shutting_down);
+        for _ in 1..EVENT_BATCH {
+            if shutting_down.is_some() {
+                break;
             }
-            Event::Frame { id, data } => hub.handle(
-                now(),
-                Input::Frame {
-                    transport: id,
-                    data,
-                },
-            ),
-            Event::Closed { id } => {
-                outs.remove(&id);
-                hub.handle(now(), Input::Closed { transport: id });
-            }
-            Event::RequestToken {
-                key_name,
-                request,
-                reply,
-            } => {
-                let _ = reply.send(hub.request_token(now(), &key_name, &request));
-            }
-            Event::IssueToken { key, params, reply } => {
-                let _ = reply.send(hub.issue_token(now(), &key, &params));
-            }
-            Event::OpenStream { id, request, out } => {
-                if shutting_down.is_some() {
-                    continue;
-                }
-                outs.insert(id, out);
-                hub.handle(
-                    now(),
-                    Input::OpenStream {
-                        transport: id,
-                        request,
-                    },
-                );
-            }
-            Event::Call(call) => call(&mut hub, now()),
-            Event::Shutdown { done } => {
-                hub.handle(now(), Input::Shutdown);
-                shutting_down = Some(done);
-            }
-            Event::DropTransports { done } => {
-                // Dropping a sender ends its task, which closes the socket.
-                let ids: Vec<TransportId> = std::mem::take(&mut outs).into_keys().collect();
-                for transport in &ids {
-                    hub.handle(
-                        now(),
-                        Input::Closed {
-                            transport: *transport,
-                        },
-                    );
-                }
-                let _ = done.send(ids.len());
+            match events.try_recv() {
+                Ok(event) => handle_event(&mut hub, at, event, &mut outs, &mut shutting_down),
+                Err(_) => break,
             }
         }
         route(&mut hub, &mut outs);
@@ -395,6 +344,86 @@ async fn drive(mut hub: Hub, mut events: mpsc::Receiver<Event>) {
             let _ = done.send(());
             shutting_down = None;
             // Keep answering (nothing) until the shell goes away.
+        }
+    }
+}
+
+/// One event from the shell, applied to the hub (outputs are routed by
+/// the caller).
+fn handle_event(
+    hub: &mut Hub,
+    now: Now,
+    event: Event,
+    outs: &mut BTreeMap<TransportId, mpsc::Sender<WsOut>>,
+    shutting_down: &mut Option<oneshot::Sender<()>>,
+) {
+    match event {
+        Event::Open { id, request, out } => {
+            if shutting_down.is_some() {
+                return;
+            }
+            outs.insert(id, out);
+            hub.handle(
+                now,
+                Input::Open {
+                    transport: id,
+                    request,
+                },
+            );
+        }
+        Event::Frame { id, data } => hub.handle(
+            now,
+            Input::Frame {
+                transport: id,
+                data,
+            },
+        ),
+        Event::Closed { id } => {
+            outs.remove(&id);
+            hub.handle(now, Input::Closed { transport: id });
+        }
+        Event::RequestToken {
+            key_name,
+            request,
+            reply,
+        } => {
+            let _ = reply.send(hub.request_token(now, &key_name, &request));
+        }
+        Event::IssueToken { key, params, reply } => {
+            let _ = reply.send(hub.issue_token(now, &key, &params));
+        }
+        Event::OpenStream { id, request, out } => {
+            if shutting_down.is_some() {
+                return;
+            }
+            outs.insert(id, out);
+            hub.handle(
+                now,
+                Input::OpenStream {
+                    transport: id,
+                    request,
+                },
+            );
+        }
+        Event::Call(call) => call(hub, now),
+        Event::Shutdown { done } => {
+            hub.handle(now, Input::Shutdown);
+            *shutting_down = Some(done);
+        }
+        Event::DropTransports { done } => {
+            // What earlier events of the batch queued goes out first.
+            route(hub, outs);
+            // Dropping a sender ends its task, which closes the socket.
+            let ids: Vec<TransportId> = std::mem::take(outs).into_keys().collect();
+            for transport in &ids {
+                hub.handle(
+                    now,
+                    Input::Closed {
+                        transport: *transport,
+                    },
+                );
+            }
+            let _ = done.send(ids.len());
         }
     }
 }

@@ -1,14 +1,18 @@
 //! One task per WebSocket: frames in to the driver, frames out from it.
 
 use axum::body::Bytes;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
+use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 use crate::hub::{ConnectRequest, TransportId};
 use crate::server::{AppState, Event, OUTBOUND_QUEUE, next_transport};
+
+/// Frames written to a socket before one flush.
+const WRITE_BATCH: usize = 64;
 
 /// What the driver sends a transport task.
 #[derive(Debug)]
@@ -65,11 +69,11 @@ async fn run(mut socket: WebSocket, state: AppState, request: ConnectRequest) {
     {
         return;
     }
-    loop {
+    'conn: loop {
         tokio::select! {
             incoming = socket.recv() => {
                 let data = match incoming {
-                    Some(Ok(Message::Text(text))) => Bytes::copy_from_slice(text.as_str().as_bytes()),
+                    Some(Ok(Message::Text(text))) => Bytes::from(text),
                     Some(Ok(Message::Binary(data))) => data,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
@@ -79,22 +83,42 @@ async fn run(mut socket: WebSocket, state: AppState, request: ConnectRequest) {
                 }
             }
             outgoing = out_rx.recv() => {
-                let msg = match outgoing {
-                    Some(WsOut::Frame { data, binary: true }) => Message::Binary(data),
-                    Some(WsOut::Frame { data, binary: false }) => {
-                        match String::from_utf8(data.to_vec()) {
-                            Ok(text) => Message::Text(text.into()),
-                            Err(_) => Message::Binary(data),
+                // Writes every frame already queued (up to a bound), then
+                // flushes once: one write to the socket for the lot.
+                let mut next = outgoing;
+                let mut fed = 0;
+                loop {
+                    let msg = match next {
+                        Some(WsOut::Frame { data, binary: true }) => Some(Message::Binary(data)),
+                        Some(WsOut::Frame { data, binary: false }) => {
+                            Some(match Utf8Bytes::try_from(data.clone()) {
+                                Ok(text) => Message::Text(text),
+                                Err(_) => Message::Binary(data),
+                            })
+                        }
+                        Some(WsOut::Ping) => Some(Message::Ping(Bytes::new())),
+                        Some(WsOut::Stream(_)) => None,
+                        Some(WsOut::Close) | None => {
+                            let _ = socket.send(Message::Close(None)).await;
+                            break 'conn;
+                        }
+                    };
+                    if let Some(msg) = msg {
+                        if socket.feed(msg).await.is_err() {
+                            break 'conn;
                         }
                     }
-                    Some(WsOut::Ping) => Message::Ping(Bytes::new()),
-                    Some(WsOut::Stream(_)) => continue,
-                    Some(WsOut::Close) | None => {
-                        let _ = socket.send(Message::Close(None)).await;
+                    fed += 1;
+                    if fed == WRITE_BATCH {
                         break;
                     }
-                };
-                if socket.send(msg).await.is_err() {
+                    match out_rx.try_recv() {
+                        Ok(out) => next = Some(out),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => next = None,
+                    }
+                }
+                if socket.flush().await.is_err() {
                     break;
                 }
             }
