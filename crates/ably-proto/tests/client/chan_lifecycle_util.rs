@@ -162,12 +162,6 @@ pub fn states_after(h: &Harness, name: &str, mark: usize) -> Vec<ChannelState> {
         .collect()
 }
 
-/// Whether `items` contains `expected` in order (not necessarily adjacent).
-pub fn contains_in_order<T: PartialEq>(items: &[T], expected: &[T]) -> bool {
-    let mut it = items.iter();
-    expected.iter().all(|e| it.any(|x| x == e))
-}
-
 /// Key options with millisecond timeouts.
 pub fn opts_ms(realtime_request_timeout: u64, channel_retry_timeout: u64) -> ClientOptions {
     ClientOptions {

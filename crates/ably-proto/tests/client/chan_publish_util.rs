@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ably_proto::client::{Command, Completion, ConnectionState, Frame, Input, OpId, Output};
+use ably_proto::client::{Command, Frame, Input, OpId, Output};
 use ably_proto::{Action, ErrorInfo, Message, ProtocolMessage, PublishResult};
 
 use crate::harness::*;
@@ -21,21 +21,6 @@ pub fn attach_only() -> MessageHandler {
         ))],
         _ => vec![],
     })
-}
-
-/// A harness whose every attempt succeeds, with this service, connected.
-pub fn connected_harness(handler: MessageHandler) -> Harness {
-    let mut h = Harness::connecting_ok(key_options());
-    h.on_message = Some(handler);
-    h.connect();
-    h.await_state(ConnectionState::Connected, SEC);
-    h
-}
-
-/// `channel.attach()`, asserting it succeeds.
-pub fn attach_ok(h: &mut Harness, channel: &str) {
-    let op = h.attach(channel);
-    assert_eq!(h.completion(op), Some(Ok(Completion::Done)), "attach");
 }
 
 /// `channel.publish(messages)`.

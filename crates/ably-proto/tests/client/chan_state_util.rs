@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use ably_proto::client::{
-    ChannelState, ChannelStateChange, Command, Completion, ConnectionState, Event, OpId,
-};
+use ably_proto::client::{ChannelState, ChannelStateChange, Command, Completion, Event, OpId};
 use ably_proto::{Action, ChannelOptions, ErrorInfo, ProtocolMessage};
 
 use crate::harness::*;
@@ -57,16 +55,6 @@ pub fn exists(h: &Harness, name: &str) -> bool {
     h.client.channel(name).is_some()
 }
 
-/// A client with `autoConnect: false`, connected (`CONNECTED_MESSAGE`), whose
-/// service answers the client's frames with `service`.
-pub fn connected_harness(service: MessageHandler) -> Harness {
-    let mut h = Harness::connecting_ok(key_options());
-    h.on_message = Some(service);
-    h.connect();
-    h.await_state(ConnectionState::Connected, SEC);
-    h
-}
-
 /// A service that answers ATTACH with this frame (its channel filled in
 /// from the ATTACH) and DETACH with DETACHED.
 pub fn answering_attach(reply: ProtocolMessage) -> MessageHandler {
@@ -98,12 +86,6 @@ pub fn channel_error(channel: &str, code: u32, status: u16, message: &str) -> Pr
 pub fn outcome(h: &Harness, op: OpId) -> Result<Completion, ErrorInfo> {
     h.completion(op)
         .unwrap_or_else(|| panic!("operation {op:?} has not completed"))
-}
-
-/// `AWAIT channel.attach()`: attaches and requires success.
-pub fn attach_ok(h: &mut Harness, name: &str) {
-    let op = h.attach(name);
-    assert_eq!(outcome(h, op), Ok(Completion::Done), "attach {name}");
 }
 
 /// The `ChannelEvent` a change is emitted as (RTL2a, RTL2g): the state

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ably_proto::client::{
-    ChannelStateChange, Command, Completion, ConnectionState, Event, LogRecord, OpId, VcdiffDecoder,
+    ChannelStateChange, Command, Completion, Event, LogRecord, OpId, VcdiffDecoder,
 };
 use ably_proto::{Action, Data, ErrorInfo, Flags, Message, ProtocolMessage, PublishResult};
 use base64::Engine as _;
@@ -53,23 +53,6 @@ pub fn silent() -> MessageHandler {
     Box::new(|_| vec![])
 }
 
-/// A harness whose every attempt succeeds, with this service, connected.
-pub fn connected_harness(handler: MessageHandler) -> Harness {
-    connected_harness_with(key_options(), handler)
-}
-
-/// As [`connected_harness`], with these options.
-pub fn connected_harness_with(
-    opts: ably_proto::client::ClientOptions,
-    handler: MessageHandler,
-) -> Harness {
-    let mut h = Harness::connecting_ok(opts);
-    h.on_message = Some(handler);
-    h.connect();
-    h.await_state(ConnectionState::Connected, SEC);
-    h
-}
-
 /// `client.channels.get(name)`.
 pub fn get_channel(h: &mut Harness, channel: &str) {
     let op = h.command(Command::GetChannel {
@@ -77,12 +60,6 @@ pub fn get_channel(h: &mut Harness, channel: &str) {
         options: None,
     });
     assert_eq!(h.completion(op), Some(Ok(Completion::Done)), "channels.get");
-}
-
-/// `channel.attach()`, asserting it succeeds.
-pub fn attach_ok(h: &mut Harness, channel: &str) {
-    let op = h.attach(channel);
-    assert_eq!(h.completion(op), Some(Ok(Completion::Done)), "attach");
 }
 
 /// `channel.detach()`, asserting it succeeds.

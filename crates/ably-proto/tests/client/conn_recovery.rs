@@ -46,23 +46,6 @@ fn always(pm: ProtocolMessage) -> Harness {
     h
 }
 
-/// Whether `expected` appears in `actual` in order (CONTAINS_IN_ORDER).
-fn contains_in_order(actual: &[ConnectionState], expected: &[ConnectionState]) -> bool {
-    let mut it = actual.iter();
-    expected.iter().all(|e| it.any(|a| a == e))
-}
-
-/// Connection events (state changes and UPDATEs) after the first `mark` events.
-fn changes_since(h: &Harness, mark: usize) -> Vec<ConnectionStateChange> {
-    h.events[mark..]
-        .iter()
-        .filter_map(|e| match e {
-            ably_proto::client::Event::Connection(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Sends a raw text frame to the client on the latest transport
 /// (`send_to_client_raw` of the UTS mock).
 fn send_raw(h: &mut Harness, json: &str) {
@@ -616,7 +599,7 @@ fn rtn24_no_duplicate_connected_event_3() {
         h.advance_ms(50);
     }
 
-    let new = changes_since(&h, mark);
+    let new = connection_changes_since(&h, mark);
     assert_eq!(new.len(), 3);
     for change in &new {
         assert!(change.update, "{change:?}");
@@ -658,7 +641,7 @@ impl WhenState {
         if self.immediate {
             return Some(None);
         }
-        changes_since(h, self.mark)
+        connection_changes_since(h, self.mark)
             .into_iter()
             .find(|c| !c.update && c.current == self.state)
             .map(Some)

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ably_proto::auth::TokenDetails;
 use ably_proto::client::{
-    AuthResponse, Client, ClientOptions, ConnectionState, ConnectionStateChange, HttpResponse,
-    Input, TokenSource, TransportEvent,
+    AuthResponse, Client, ClientOptions, ConnectionState, HttpResponse, Input, TokenSource,
+    TransportEvent,
 };
 use ably_proto::codec::Format;
 use ably_proto::{Action, ConnectionDetails, ErrorInfo, Message, ProtocolMessage};
@@ -45,23 +45,6 @@ fn host(url: &str) -> String {
 /// The hosts of every connection attempt, in order.
 fn hosts(h: &Harness) -> Vec<String> {
     h.transports.iter().map(|t| host(&t.url)).collect()
-}
-
-/// Whether `expected` appears in `actual` in order (CONTAINS_IN_ORDER).
-fn contains_in_order(actual: &[ConnectionState], expected: &[ConnectionState]) -> bool {
-    let mut it = actual.iter();
-    expected.iter().all(|e| it.any(|a| a == e))
-}
-
-/// Connection events (state changes and UPDATEs) after the first `mark` events.
-fn changes_since(h: &Harness, mark: usize) -> Vec<ConnectionStateChange> {
-    h.events[mark..]
-        .iter()
-        .filter_map(|e| match e {
-            ably_proto::client::Event::Connection(c) => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Transports the client closed (CLIENT_CLOSE events of the UTS mock).
@@ -727,7 +710,9 @@ fn rtn22_server_auth_triggers_reauth_0() {
     let mark = h.events.len();
     answer_auth(&mut h, "connection-id", "connection-key-2");
     h.send_to_client(ProtocolMessage::new(Action::Auth));
-    let ok = h.run_until(5 * SEC, |h| changes_since(h, mark).iter().any(|c| c.update));
+    let ok = h.run_until(5 * SEC, |h| {
+        connection_changes_since(h, mark).iter().any(|c| c.update)
+    });
     assert!(ok, "an UPDATE");
 
     assert_eq!(h.token_requests.len(), 2);
@@ -737,7 +722,7 @@ fn rtn22_server_auth_triggers_reauth_0() {
         auths[0].auth.as_ref().expect("auth").access_token,
         "token-2"
     );
-    let changes = changes_since(&h, mark);
+    let changes = connection_changes_since(&h, mark);
     assert!(
         changes.iter().all(|c| c.current == Connected),
         "{changes:?}"
@@ -759,11 +744,11 @@ fn rtn22_stays_connected_during_reauth_1() {
 
     let mark = h.events.len();
     h.send_to_client(ProtocolMessage::new(Action::Auth));
-    let ok = h.run_until(5 * SEC, |h| !changes_since(h, mark).is_empty());
+    let ok = h.run_until(5 * SEC, |h| !connection_changes_since(h, mark).is_empty());
     assert!(ok, "a connection event");
 
     assert_eq!(h.client.state(), Connected);
-    let changes = changes_since(&h, mark);
+    let changes = connection_changes_since(&h, mark);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert!(changes[0].update);
     assert_eq!(changes[0].current, Connected);
@@ -789,7 +774,7 @@ fn rtn22a_forced_disconnect_reauth_failure_0() {
     pm.error = Some(ErrorInfo::new(40142, 401, "Token expired"));
     h.send_to_client(pm);
 
-    let changes = changes_since(&h, mark);
+    let changes = connection_changes_since(&h, mark);
     let disconnected = changes
         .iter()
         .find(|c| c.current == Disconnected && !c.update)

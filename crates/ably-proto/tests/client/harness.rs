@@ -660,3 +660,49 @@ impl Harness {
             .collect()
     }
 }
+
+// ---- scenario helpers shared by the conformance modules -----------------------------
+
+/// Whether `expected` appears in `items` in order, not necessarily adjacent
+/// (the UTS `CONTAINS_IN_ORDER`).
+pub fn contains_in_order<T: PartialEq>(items: &[T], expected: &[T]) -> bool {
+    let mut it = items.iter();
+    expected.iter().all(|e| it.any(|x| x == e))
+}
+
+/// A harness with key options whose service answers with `handler`,
+/// already CONNECTED.
+pub fn connected_harness(handler: MessageHandler) -> Harness {
+    connected_harness_with(key_options(), handler)
+}
+
+/// As [`connected_harness`], with these options.
+pub fn connected_harness_with(opts: ClientOptions, handler: MessageHandler) -> Harness {
+    let mut h = Harness::connecting_ok(opts);
+    h.on_message = Some(handler);
+    h.connect();
+    h.await_state(ConnectionState::Connected, Duration::from_secs(1));
+    h
+}
+
+/// `channel.attach()`, requiring success.
+pub fn attach_ok(h: &mut Harness, channel: &str) {
+    let op = h.attach(channel);
+    assert_eq!(
+        h.completion(op),
+        Some(Ok(Completion::Done)),
+        "attach {channel}"
+    );
+}
+
+/// Connection events (state changes and UPDATEs) after the first `mark`
+/// events.
+pub fn connection_changes_since(h: &Harness, mark: usize) -> Vec<ConnectionStateChange> {
+    h.events[mark..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Connection(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
+}

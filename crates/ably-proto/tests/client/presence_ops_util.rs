@@ -62,12 +62,6 @@ pub fn connect(h: &mut Harness) {
     h.await_state(ConnectionState::Connected, SEC);
 }
 
-/// `AWAIT channel.attach()`, asserting it succeeds.
-pub fn attach_ok(h: &mut Harness, channel: &str) {
-    let op = h.attach(channel);
-    assert_eq!(h.completion(op), Some(Ok(Completion::Done)), "attach");
-}
-
 /// The service's answer to ATTACH: ATTACHED with these flags.
 pub fn attached_reply(pm: &ProtocolMessage, flags: Flags) -> Reply {
     Reply::Send(attached_with(
