@@ -52,11 +52,6 @@ impl Error {
     pub(crate) fn timeout(what: &str) -> Error {
         ErrorInfo::new(50003, 504, format!("timed out waiting for {what}")).into()
     }
-
-    /// The core answered with a completion of an unexpected kind (a bug).
-    pub(crate) fn unexpected(what: impl std::fmt::Debug) -> Error {
-        ErrorInfo::new(50000, 500, format!("unexpected completion: {what:?}")).into()
-    }
 }
 
 impl From<ErrorInfo> for Error {

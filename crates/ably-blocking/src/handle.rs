@@ -1,23 +1,24 @@
 //! The handle every API object holds: the channel into the driver thread
 //! and the snapshot it keeps. The last handle dropped stops the driver.
 
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use ably_proto::ErrorInfo;
-use ably_proto::auth::{ApiKey, TokenDetails, TokenParams, TokenRequest, create_token_request};
-use ably_proto::client::{Client, Command, Completion};
-use ably_proto::rest::{HttpPaginatedResponse, RestOp, RestResult, Stats, StatsParams};
+use ably_proto::adapter::{Call, SharedSnapshot, Snapshot, Subscriber};
+use ably_proto::auth::{TokenDetails, TokenParams, TokenRequest};
+use ably_proto::client::Client;
+use ably_proto::rest::{HttpPaginatedResponse, Stats, StatsParams};
 
-use crate::driver::{self, Msg, Snapshot, Subscriber};
+use crate::driver::{self, Msg};
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner {
     tx: Sender<Msg>,
-    shared: Arc<Mutex<Snapshot>>,
+    shared: SharedSnapshot,
     pub(crate) opts: ClientOptions,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -34,34 +35,21 @@ impl Inner {
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
-        driver::lock(&self.shared).clone()
+        self.shared.get()
     }
 
-    /// Sends a command and blocks until the core completes it. The core
+    /// Sends an operation and blocks until the core completes it. The core
     /// completes every operation exactly once, so this needs no timeout
     /// of its own; if the driver thread is gone the wait ends with 80017.
-    pub(crate) fn call(&self, command: Command) -> Result<Completion> {
+    pub(crate) fn call<T: Send + 'static>(&self, call: Call<T>) -> Result<T> {
         let (tx, rx) = mpsc::channel();
+        let (command, reply) = call.with_reply(move |result| {
+            let _ = tx.send(result);
+        });
         self.tx
-            .send(Msg::Command(command, tx))
+            .send(Msg::Command(command, reply))
             .map_err(|_| Error::gone())?;
         rx.recv().map_err(|_| Error::gone())?.map_err(Error::from)
-    }
-
-    /// Sends a command expecting [`Completion::Done`].
-    pub(crate) fn call_done(&self, command: Command) -> Result<()> {
-        match self.call(command)? {
-            Completion::Done => Ok(()),
-            other => Err(Error::unexpected(other)),
-        }
-    }
-
-    /// A REST operation through the core (`Command::Rest`).
-    pub(crate) fn rest(&self, op: RestOp) -> Result<RestResult> {
-        match self.call(Command::Rest(op))? {
-            Completion::Rest(result) => Ok(*result),
-            other => Err(Error::unexpected(other)),
-        }
     }
 
     /// Registers a subscriber; returns once the driver has it, so every
@@ -73,13 +61,14 @@ impl Inner {
         }
     }
 
-    /// A new subscription of one kind.
-    pub(crate) fn subscription<T>(
+    /// A new subscription of one kind; `make` builds the subscriber from
+    /// its sink.
+    pub(crate) fn subscription<T: Send + 'static>(
         &self,
-        make: impl FnOnce(Sender<T>) -> Subscriber,
+        make: impl FnOnce(ably_proto::adapter::Sink<T>) -> Subscriber,
     ) -> Subscription<T> {
         let (tx, rx) = mpsc::channel();
-        self.subscribe(make(tx));
+        self.subscribe(make(Box::new(move |item| tx.send(item).is_ok())));
         Subscription::new(rx)
     }
 
@@ -134,21 +123,12 @@ impl Auth {
     /// Obtains a new token and uses it, on the live connection too (RSA10,
     /// RTC8); `None` keeps the stored token params.
     pub fn authorize(&self, params: Option<TokenParams>) -> Result<TokenDetails> {
-        match self.inner.call(Command::Authorize(params))? {
-            Completion::Authorized(details) => Ok(details),
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::authorize(params))
     }
 
     /// Obtains a token by the configured means without using it (RSA8).
     pub fn request_token(&self, params: Option<TokenParams>) -> Result<TokenDetails> {
-        match self.inner.call(Command::RequestToken(params))? {
-            Completion::Rest(result) => match *result {
-                RestResult::Token(details) => Ok(details),
-                other => Err(Error::unexpected(other)),
-            },
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::request_token(params))
     }
 
     /// A TokenRequest signed with the client's key (RSA9), for an auth
@@ -156,42 +136,22 @@ impl Auth {
     /// default token params where `params` is `None`; fails with 40101
     /// without a key.
     pub fn create_token_request(&self, params: Option<TokenParams>) -> Result<TokenRequest> {
-        let opts = &self.inner.opts.core;
-        let key = opts
-            .key
-            .as_deref()
-            .ok_or_else(|| ErrorInfo::new(40101, 401, "a key is needed to sign a TokenRequest"))?;
-        let key = ApiKey::parse(key)?;
-        let mut params = params.unwrap_or_else(|| opts.default_token_params.clone());
-        if params.client_id.is_none() {
-            params.client_id = opts.client_id.clone();
-        }
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let seed = driver::os_seed();
-        let mut nonce = [0u8; 8];
-        nonce.copy_from_slice(&seed[..8]);
-        Ok(create_token_request(
-            &key,
-            &params,
-            now_ms,
-            ably_proto::auth::nonce_from_bytes(nonce),
-        ))
+        Ok(ably_proto::adapter::create_token_request(
+            &self.inner.opts.core,
+            params,
+            ably_net::clock::wall_ms(),
+            ably_net::clock::os_nonce(),
+        )?)
     }
 }
 
 /// The REST calls both clients have.
 pub(crate) fn time(inner: &Arc<Inner>) -> Result<i64> {
-    match inner.rest(RestOp::Time)? {
-        RestResult::Time(ms) => Ok(ms),
-        other => Err(Error::unexpected(other)),
-    }
+    inner.call(Call::time())
 }
 
 pub(crate) fn stats(inner: &Arc<Inner>, params: StatsParams) -> Result<Page<Stats>> {
-    let result = inner.rest(RestOp::Stats(params))?;
-    Page::from_result(inner, result)
+    Ok(Page::new(inner, inner.call(Call::stats(params))?))
 }
 
 pub(crate) fn request(
@@ -202,16 +162,5 @@ pub(crate) fn request(
     body: Option<serde_json::Value>,
     headers: Vec<(String, String)>,
 ) -> Result<HttpPaginatedResponse> {
-    let op = RestOp::Request {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        version: ably_proto::rest::PROTOCOL_VERSION,
-        params,
-        body,
-        headers,
-    };
-    match inner.rest(op)? {
-        RestResult::Http(response) => Ok(response),
-        other => Err(Error::unexpected(other)),
-    }
+    inner.call(Call::request(method, path, params, body, headers))
 }

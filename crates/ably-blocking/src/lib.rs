@@ -58,23 +58,22 @@
 //!
 //! # The driving loop
 //!
-//! The driver runs the loop documented in `ably_proto::client`:
+//! The driver runs the loop documented in `ably_proto::adapter`, around
+//! a [`Dispatcher`](ably_proto::adapter::Dispatcher) that does all the
+//! bookkeeping the three adapters share (operation ids and waiting
+//! callers, payload encoding, subscriber lists, the snapshot):
 //!
-//! 1. Drain the command channel: commands go into
-//!    [`Client::handle`](ably_proto::client::Client::handle) with a fresh
-//!    operation id (message payloads are first encoded with the channel's
-//!    cipher); helper results go in as transport, token or HTTP inputs.
-//! 2. Drain [`Client::poll`](ably_proto::client::Client::poll), update the
-//!    snapshot that `state()` and friends read, then carry out each
-//!    output: open/write/close the socket of a generation, start a helper
-//!    thread for HTTP or the authCallback, answer a waiting caller, or
-//!    send an event to the subscribers.
+//! 1. Drain the command channel: commands, subscribers and queries go to
+//!    the dispatcher; helper results go in as socket, token or HTTP inputs.
+//! 2. Drain [`Dispatcher::next_io`](ably_proto::adapter::Dispatcher::next_io):
+//!    by then the events of the step have reached subscribers and waiting
+//!    callers; carry out each I/O: open (on a helper thread), write or
+//!    close the socket, start a helper thread for HTTP or the authCallback.
 //! 3. Wait for the next thing to happen: read the socket with its read
-//!    timeout set to the core's next deadline
-//!    ([`Client::poll_timeout`](ably_proto::client::Client::poll_timeout)),
-//!    capped at [`POLL_INTERVAL`]; with no socket, block on the command
-//!    channel until the deadline. Feed the frame in, or
-//!    `Input::Timeout` once the deadline has passed, and go to 1.
+//!    timeout set to the core's next deadline, capped at
+//!    [`POLL_INTERVAL`]; with no socket, block on the command channel
+//!    until the deadline. Feed the frame in, or `Input::Timeout` once the
+//!    deadline has passed, and go to 1.
 //!
 //! ## Waking up
 //!
@@ -92,9 +91,9 @@
 //!
 //! REST calls, token requests and authUrl fetches are built by the core
 //! (`ably_proto::rest`) as plain [`HttpRequest`](ably_proto::client::HttpRequest)
-//! values; the driver executes each with a shared `ureq::Agent` (rustls,
-//! webpki roots, timeouts from the options, any status returned as a
-//! response) on a helper thread and hands the response back; the core
+//! values; the driver executes each with `ably_net::http` (a shared
+//! `ureq::Agent`: rustls, webpki roots, timeouts from the options, any
+//! status returned as a response) on a helper thread and hands the response back; the core
 //! decodes it, follows fallback hosts and renews tokens. [`Rest`] uses the
 //! same driver with a core that never connects.
 
@@ -108,13 +107,14 @@ mod realtime;
 mod rest;
 mod subscription;
 
+pub use ably_proto::adapter::PageItem;
 pub use driver::POLL_INTERVAL;
 pub use error::{Error, Result};
 pub use handle::Auth;
-pub use options::{AuthCallback, ClientOptions};
+pub use options::{AuthCallback, AuthFn, ClientOptions};
 pub use realtime::{Channel, Channels, Connection, Presence, Realtime};
 pub use rest::{Rest, RestChannel, RestChannels, RestPresence};
-pub use subscription::{Page, PageItem, Subscription};
+pub use subscription::{Page, Subscription};
 
 pub use ably_proto::auth::{TokenDetails, TokenParams, TokenRequest};
 pub use ably_proto::client::{

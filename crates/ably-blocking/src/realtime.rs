@@ -4,14 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ably_proto::adapter::{Call, Subscriber, wait_outcome};
 use ably_proto::client::{
-    ChannelState, ChannelStateChange, Command, Completion, ConnectionState, ConnectionStateChange,
-    PresenceQuery, PresenceRequest,
+    ChannelState, ChannelStateChange, ConnectionState, ConnectionStateChange, PresenceQuery,
 };
-use ably_proto::rest::{HistoryParams, HttpPaginatedResponse, RestOp, Stats, StatsParams};
+use ably_proto::rest::{HistoryParams, HttpPaginatedResponse, Stats, StatsParams};
 use ably_proto::{ChannelOptions, Data, ErrorInfo, Message, PresenceAction, PresenceMessage};
 
-use crate::driver::Subscriber;
 use crate::error::{Error, Result};
 use crate::handle::{self, Auth, Inner};
 use crate::options::ClientOptions;
@@ -142,17 +141,9 @@ impl Connection {
         let deadline = Instant::now() + timeout;
         let mut current = self.inner.snapshot();
         loop {
-            if current.state == state {
-                return Ok(());
-            }
-            if matches!(
-                current.state,
-                ConnectionState::Failed | ConnectionState::Closed
-            ) {
-                let reason = current.error_reason.unwrap_or_else(|| {
-                    ErrorInfo::new(80000, 400, format!("connection {}", current.state))
-                });
-                return Err(reason.into());
+            if let Some(outcome) = wait_outcome(state, current.state, current.error_reason.as_ref())
+            {
+                return outcome.map_err(Error::from);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let change = changes
@@ -165,14 +156,14 @@ impl Connection {
 
     /// Connects, or reconnects now (RTN11). Does not wait.
     pub fn connect(&self) -> Result<()> {
-        self.inner.call_done(Command::Connect)
+        self.inner.call(Call::connect())
     }
 
     /// Closes the connection (RTN12) and waits until it is closed (or
     /// failed), at most realtimeRequestTimeout.
     pub fn close(&self) -> Result<()> {
         let changes = self.on_state_change();
-        self.inner.call_done(Command::Close)?;
+        self.inner.call(Call::close())?;
         let timeout = self.inner.opts.core.realtime_request_timeout;
         let deadline = Instant::now() + timeout;
         loop {
@@ -189,10 +180,7 @@ impl Connection {
 
     /// Measures the round trip to the service (RTN13).
     pub fn ping(&self) -> Result<Duration> {
-        match self.inner.call(Command::Ping)? {
-            Completion::Ping(d) => Ok(d),
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::ping())
     }
 
     /// A key to recover this connection in another client with
@@ -232,10 +220,8 @@ impl Channels {
         options: ChannelOptions,
     ) -> Result<Channel> {
         let channel = self.get(name);
-        self.inner.call_done(Command::GetChannel {
-            channel: channel.name.clone(),
-            options: Some(options),
-        })?;
+        self.inner
+            .call(Call::get_channel(&channel.name, Some(options)))?;
         Ok(channel)
     }
 
@@ -246,9 +232,7 @@ impl Channels {
 
     /// Detaches and forgets a channel (RTS4).
     pub fn release(&self, name: &str) -> Result<()> {
-        self.inner.call_done(Command::ReleaseChannel {
-            channel: name.to_owned(),
-        })
+        self.inner.call(Call::release(name))
     }
 }
 
@@ -276,50 +260,35 @@ impl Channel {
 
     /// The state now (RTL2b).
     pub fn state(&self) -> ChannelState {
-        self.inner
-            .snapshot()
-            .channels
-            .get(&self.name)
-            .map_or(ChannelState::Initialized, |(s, _)| *s)
+        self.inner.snapshot().channel_state(&self.name)
     }
 
     /// The last error of this channel (RTL4e).
     pub fn error_reason(&self) -> Option<ErrorInfo> {
-        self.inner
-            .snapshot()
-            .channels
-            .get(&self.name)
-            .and_then(|(_, e)| e.clone())
+        self.inner.snapshot().channel_error(&self.name)
     }
 
     /// Every state change and UPDATE of this channel from now on (RTL2).
     pub fn on_state_change(&self) -> Subscription<ChannelStateChange> {
         let channel = self.name.clone();
         self.inner
-            .subscription(|tx| Subscriber::Channel { channel, tx })
+            .subscription(|sink| Subscriber::Channel { channel, sink })
     }
 
     /// Attaches and waits for ATTACHED (RTL4).
     pub fn attach(&self) -> Result<()> {
-        self.inner.call_done(Command::Attach {
-            channel: self.name.clone(),
-        })
+        self.inner.call(Call::attach(&self.name))
     }
 
     /// Detaches and waits for DETACHED (RTL5).
     pub fn detach(&self) -> Result<()> {
-        self.inner.call_done(Command::Detach {
-            channel: self.name.clone(),
-        })
+        self.inner.call(Call::detach(&self.name))
     }
 
     /// Sets params, modes and cipher (RTL16); reattaches if params or
     /// modes change on an attached channel, and waits for that.
     pub fn set_options(&self, options: ChannelOptions) -> Result<()> {
-        self.inner.call_done(Command::SetChannelOptions {
-            channel: self.name.clone(),
-            options,
-        })
+        self.inner.call(Call::set_options(&self.name, options))
     }
 
     /// Every message from now on, payloads decoded (RTL7a); attaches the
@@ -336,9 +305,11 @@ impl Channel {
 
     fn subscribe_filtered(&self, name: Option<String>) -> Result<Subscription<Message>> {
         let channel = self.name.clone();
-        let sub = self
-            .inner
-            .subscription(|tx| Subscriber::Messages { channel, name, tx });
+        let sub = self.inner.subscription(|sink| Subscriber::Messages {
+            channel,
+            name,
+            sink,
+        });
         self.attach()?;
         Ok(sub)
     }
@@ -357,23 +328,14 @@ impl Channel {
     /// Publishes messages in one frame and waits for the ACK (RTL6i);
     /// returns their serials in order (RTL6j).
     pub fn publish_messages(&self, messages: Vec<Message>) -> Result<Vec<Option<String>>> {
-        match self.inner.call(Command::Publish {
-            channel: self.name.clone(),
-            messages,
-        })? {
-            Completion::Published(serials) => Ok(serials),
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::publish(&self.name, messages))
     }
 
     /// Message history over REST (RTL10), newest first unless `params`
     /// says otherwise; payloads decoded with the channel's cipher.
     pub fn history(&self, params: HistoryParams) -> Result<Page<Message>> {
-        let result = self.inner.rest(RestOp::History {
-            channel: self.name.clone(),
-            params,
-        })?;
-        Page::from_result(&self.inner, result)
+        let page = self.inner.call(Call::history(&self.name, params))?;
+        Ok(Page::new(&self.inner, page))
     }
 
     /// The channel's presence (RTP).
@@ -402,16 +364,8 @@ impl std::fmt::Debug for Presence {
 
 impl Presence {
     fn send(&self, action: PresenceAction, client_id: Option<String>, data: Data) -> Result<()> {
-        let request = PresenceRequest {
-            action,
-            client_id,
-            data,
-            extras: None,
-        };
-        self.inner.call_done(Command::Presence {
-            channel: self.channel.clone(),
-            request,
-        })
+        self.inner
+            .call(Call::presence(&self.channel, action, client_id, data))
     }
 
     /// Enters this client (RTP8); attaches the channel if needed; waits
@@ -449,13 +403,7 @@ impl Presence {
     /// The members (RTP11): attaches if needed and, by default, waits for
     /// the presence SYNC to finish.
     pub fn get(&self, query: PresenceQuery) -> Result<Vec<PresenceMessage>> {
-        match self.inner.call(Command::PresenceGet {
-            channel: self.channel.clone(),
-            query,
-        })? {
-            Completion::Members(members) => Ok(members),
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::presence_get(&self.channel, query))
     }
 
     /// Every presence event from now on (RTP6); attaches the channel and
@@ -464,19 +412,16 @@ impl Presence {
         let channel = self.channel.clone();
         let sub = self
             .inner
-            .subscription(|tx| Subscriber::Presence { channel, tx });
-        self.inner.call_done(Command::Attach {
-            channel: self.channel.clone(),
-        })?;
+            .subscription(|sink| Subscriber::Presence { channel, sink });
+        self.inner.call(Call::attach(&self.channel))?;
         Ok(sub)
     }
 
     /// Presence history over REST (RTP12).
     pub fn history(&self, params: HistoryParams) -> Result<Page<PresenceMessage>> {
-        let result = self.inner.rest(RestOp::PresenceHistory {
-            channel: self.channel.clone(),
-            params,
-        })?;
-        Page::from_result(&self.inner, result)
+        let page = self
+            .inner
+            .call(Call::presence_history(&self.channel, params))?;
+        Ok(Page::new(&self.inner, page))
     }
 }

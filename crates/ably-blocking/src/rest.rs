@@ -5,16 +5,13 @@
 //! driver executes with ureq on helper threads, so calls from several
 //! threads run concurrently.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ably_proto::client::Command;
-use ably_proto::rest::{
-    HistoryParams, HttpPaginatedResponse, PresenceParams, RestOp, RestResult, Stats, StatsParams,
-};
+use ably_proto::adapter::Call;
+use ably_proto::rest::{HistoryParams, HttpPaginatedResponse, PresenceParams, Stats, StatsParams};
 use ably_proto::{ChannelOptions, Data, Message, PresenceMessage};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::handle::{self, Auth, Inner};
 use crate::options::ClientOptions;
 use crate::subscription::Page;
@@ -123,10 +120,7 @@ impl RestChannel {
 
     /// Sets the cipher (and params) used for this channel's payloads (RSL7).
     pub fn set_options(&self, options: ChannelOptions) -> Result<()> {
-        self.inner.call_done(Command::SetChannelOptions {
-            channel: self.name.clone(),
-            options,
-        })
+        self.inner.call(Call::set_options(&self.name, options))
     }
 
     /// Publishes one message (RSL1); returns its serial.
@@ -141,23 +135,13 @@ impl RestChannel {
 
     /// Publishes messages in one request (RSL1); returns their serials.
     pub fn publish_messages(&self, messages: Vec<Message>) -> Result<Vec<Option<String>>> {
-        match self.inner.rest(RestOp::Publish {
-            channel: self.name.clone(),
-            messages,
-            params: BTreeMap::new(),
-        })? {
-            RestResult::Published(serials) => Ok(serials),
-            other => Err(Error::unexpected(other)),
-        }
+        self.inner.call(Call::rest_publish(&self.name, messages))
     }
 
     /// Message history (RSL2).
     pub fn history(&self, params: HistoryParams) -> Result<Page<Message>> {
-        let result = self.inner.rest(RestOp::History {
-            channel: self.name.clone(),
-            params,
-        })?;
-        Page::from_result(&self.inner, result)
+        let page = self.inner.call(Call::history(&self.name, params))?;
+        Ok(Page::new(&self.inner, page))
     }
 
     /// The channel's presence (RSP).
@@ -187,19 +171,17 @@ impl std::fmt::Debug for RestPresence {
 impl RestPresence {
     /// The members present now (RSP3).
     pub fn get(&self, params: PresenceParams) -> Result<Page<PresenceMessage>> {
-        let result = self.inner.rest(RestOp::PresenceGet {
-            channel: self.channel.clone(),
-            params,
-        })?;
-        Page::from_result(&self.inner, result)
+        let page = self
+            .inner
+            .call(Call::rest_presence_get(&self.channel, params))?;
+        Ok(Page::new(&self.inner, page))
     }
 
     /// Presence history (RSP4).
     pub fn history(&self, params: HistoryParams) -> Result<Page<PresenceMessage>> {
-        let result = self.inner.rest(RestOp::PresenceHistory {
-            channel: self.channel.clone(),
-            params,
-        })?;
-        Page::from_result(&self.inner, result)
+        let page = self
+            .inner
+            .call(Call::presence_history(&self.channel, params))?;
+        Ok(Page::new(&self.inner, page))
     }
 }

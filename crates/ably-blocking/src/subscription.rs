@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use ably_proto::rest::{PaginatedResult, RestOp, RestRequest, RestResult, Stats};
-use ably_proto::{Message, PresenceMessage};
+use ably_proto::adapter::{Call, PageItem};
+use ably_proto::rest::{PaginatedResult, RestRequest};
 
 use crate::error::{Error, Result};
 use crate::handle::Inner;
@@ -54,39 +54,6 @@ impl<T> Iterator for Subscription<T> {
     }
 }
 
-/// Items that come in pages: messages, presence messages, stats.
-pub trait PageItem: Sized {
-    /// The page inside a REST result, if the result holds this kind.
-    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>>;
-}
-
-impl PageItem for Message {
-    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
-        match result {
-            RestResult::Messages(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
-impl PageItem for PresenceMessage {
-    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
-        match result {
-            RestResult::Presence(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
-impl PageItem for Stats {
-    fn from_result(result: RestResult) -> Option<PaginatedResult<Self>> {
-        match result {
-            RestResult::Stats(p) => Some(p),
-            _ => None,
-        }
-    }
-}
-
 /// One page of a paginated result (TG): the items, and the next and first
 /// pages on request.
 pub struct Page<T> {
@@ -106,23 +73,22 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Page<T> {
     }
 }
 
-impl<T: PageItem> Page<T> {
-    pub(crate) fn from_result(inner: &Arc<Inner>, result: RestResult) -> Result<Page<T>> {
-        let page = T::from_result(result).ok_or_else(|| Error::unexpected("not a page"))?;
-        Ok(Page {
+impl<T: PageItem + Send + 'static> Page<T> {
+    pub(crate) fn new(inner: &Arc<Inner>, page: PaginatedResult<T>) -> Page<T> {
+        Page {
             items: page.items,
             next: page.next,
             first: page.first,
             inner: inner.clone(),
-        })
+        }
     }
 
     fn fetch(&self, request: &Option<RestRequest>) -> Result<Option<Page<T>>> {
         match request {
             None => Ok(None),
             Some(r) => {
-                let result = self.inner.rest(RestOp::Send(r.clone()))?;
-                Page::from_result(&self.inner, result).map(Some)
+                let page = self.inner.call(Call::page(r.clone()))?;
+                Ok(Some(Page::new(&self.inner, page)))
             }
         }
     }

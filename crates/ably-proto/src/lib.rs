@@ -36,6 +36,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod auth;
 pub mod channel_options;
 pub mod client;

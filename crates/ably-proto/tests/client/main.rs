@@ -3,6 +3,7 @@
 //! Each test names its Test ID; `docs/conformance.md` maps every Test ID to
 //! its test or to the reason it does not apply.
 
+mod adapter;
 mod auth;
 mod chan_attach;
 mod chan_detach;
