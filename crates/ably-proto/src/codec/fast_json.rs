@@ -142,8 +142,11 @@ fn find_special(s: &[u8]) -> Option<usize> {
         let quote = zero_byte(x ^ (LO * u64::from(b'"')));
         let backslash = zero_byte(x ^ (LO * u64::from(b'\\')));
         let control = x.wrapping_sub(LO * 0x20) & !x;
-        if (quote | backslash | control) & HI != 0 {
-            break; // the special byte is in this chunk
+        let found = (quote | backslash | control) & HI;
+        if found != 0 {
+            // A borrow can only flag bytes above a real match, so the
+            // lowest flagged byte is the first special one.
+            return Some(i + (found.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
