@@ -282,6 +282,7 @@ fn test_app_setup() -> Value {
         Ok(text) => serde_json::from_str::<Value>(&text).expect("json")["post_apps"].clone(),
         // Without ably-common, a spec of the same shape.
         Err(_) => json!({
+            "limits": {"presence": {"maxMembers": 250}},
             "keys": [{}, {"capability": "{\"*\":[\"subscribe\"]}"}],
             "namespaces": [{"id": "persisted", "persisted": true}],
             "channels": [{"name": "persisted:presence_fixtures", "presence": [
@@ -350,6 +351,26 @@ async fn test_apps_are_provisioned_with_presence_fixtures_and_deleted() {
     .await;
     assert!(r.header("link").is_some_and(|l| l.contains("rel=\"next\"")));
 
+    // The spec's limits: presence.maxMembers (250 in ably-common's file).
+    let max = spec["limits"]["presence"]["maxMembers"]
+        .as_u64()
+        .expect("maxMembers") as usize;
+    assert_eq!(
+        enter_members(&server, &first, max).await,
+        (None, None),
+        "{max} members fit"
+    );
+    assert_eq!(
+        enter_members(&server, &first, max + 1).await,
+        (Some(91003), None),
+        "one more is refused"
+    );
+    assert_eq!(
+        enter_members(&server, KEY, max + 1).await,
+        (None, None),
+        "other apps keep the hub-wide limit"
+    );
+
     // The other apps and the server's own key are not affected by this one.
     let r = get(
         &server,
@@ -375,6 +396,48 @@ async fn test_apps_are_provisioned_with_presence_fixtures_and_deleted() {
     let r = get(&server, "/channels/x/messages", &auth).await;
     assert_eq!((r.status, r.error_code()), (401, 40101));
     server.shutdown().await;
+}
+
+/// Over a WebSocket with `key`: attaches a new channel and enters `n`
+/// members in one PRESENCE frame (enterClient); returns the NACK's error
+/// code (`None` for an ACK) and the code of any ERROR.
+async fn enter_members(server: &Server, key: &str, n: usize) -> (Option<u32>, Option<u32>) {
+    use ably_proto::codec::decode_protocol_message;
+    use ably_proto::{Action, PresenceAction, ProtocolMessage};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Ws;
+    let url = format!("ws://{}/?key={key}&v=6&format=json", server.addr());
+    let (mut ws, _) = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("in time")
+        .expect("websocket");
+    let channel = format!("members-{n}");
+    let mut attach = ProtocolMessage::for_channel(Action::Attach, channel.as_str());
+    attach.msg_serial = None;
+    let mut enter = ProtocolMessage::for_channel(Action::Presence, channel.as_str());
+    enter.msg_serial = Some(0);
+    enter.presence = (0..n)
+        .map(|i| PresenceMessage::new(PresenceAction::Enter, Some(format!("c{i}")), "x"))
+        .collect();
+    for pm in [attach, enter] {
+        let text = String::from_utf8(encode(&pm, Format::Json).expect("encode")).expect("utf8");
+        ws.send(Ws::Text(text.into())).await.expect("send");
+    }
+    loop {
+        let frame = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("in time")
+            .expect("a frame")
+            .expect("ok");
+        let Ws::Text(text) = frame else { continue };
+        let pm = decode_protocol_message(text.as_bytes(), Format::Json).expect("decode");
+        match pm.action {
+            Action::Ack => return (None, None),
+            Action::Nack => return (pm.error.map(|e| e.code), None),
+            Action::Error => return (None, pm.error.map(|e| e.code)),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -432,6 +495,14 @@ async fn bad_input_gets_clear_errors() {
     let r = get(&server, "/channels/chat/messages", &basic("app.k:wrong")).await;
     assert_eq!((r.status, r.error_code()), (401, 40101));
     let r = post_json(&server, "/channels/chat/messages", &auth, &json!([])).await;
+    assert_eq!((r.status, r.error_code()), (400, 40000));
+    let r = post_json(
+        &server,
+        "/apps",
+        "",
+        &json!({"limits": {"presence": {"maxMembers": "many"}}}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code()), (400, 40000));
     // Nothing else was affected.
     let r = post_json(
@@ -733,7 +804,11 @@ async fn test_history_apps_and_serials_survive_a_restart_with_a_data_dir() {
         &server,
         "/apps",
         "",
-        &json!({"keys": [{}], "namespaces": [{"id": "persisted", "persisted": true}]}),
+        &json!({
+            "keys": [{}],
+            "namespaces": [{"id": "persisted", "persisted": true}],
+            "limits": {"message": {"maxSize": 50}}
+        }),
     )
     .await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
@@ -774,6 +849,15 @@ async fn test_history_apps_and_serials_survive_a_restart_with_a_data_dir() {
     let r = get(&server, "/channels/persisted:log/messages", &made_auth).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()[0]["data"], "kept long");
+    // Its limits were kept too.
+    let r = post_json(
+        &server,
+        "/channels/persisted:log/messages",
+        &made_auth,
+        &json!({"data": "x".repeat(60)}),
+    )
+    .await;
+    assert_eq!((r.status, r.error_code()), (400, 40009));
 
     // New serials sort after the old ones; untilAttach by an old serial
     // still reads the old messages only.
