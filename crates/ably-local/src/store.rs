@@ -364,6 +364,10 @@ impl Broker for PersistentBroker {
         self.inner.recent_messages(now, channel, limit, not_before)
     }
 
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>> {
+        self.inner.retained(now, channel)
+    }
+
     fn expire(&mut self, now: Now) {
         self.inner.expire(now);
         self.sync(true);

@@ -398,10 +398,21 @@ async fn test_apps_are_provisioned_with_presence_fixtures_and_deleted() {
     server.shutdown().await;
 }
 
-/// Over a WebSocket with `key`: attaches a new channel and enters `n`
+/// Over a new WebSocket with `key`: attaches `members-{n}` and enters `n`
 /// members in one PRESENCE frame (enterClient); returns the NACK's error
 /// code (`None` for an ACK) and the code of any ERROR.
 async fn enter_members(server: &Server, key: &str, n: usize) -> (Option<u32>, Option<u32>) {
+    enter_on(server, key, &format!("members-{n}"), n).await
+}
+
+/// As [`enter_members`], on `channel`. The connection then drops (its
+/// members stay for remainPresentFor, 15 s).
+async fn enter_on(
+    server: &Server,
+    key: &str,
+    channel: &str,
+    n: usize,
+) -> (Option<u32>, Option<u32>) {
     use ably_proto::codec::decode_protocol_message;
     use ably_proto::{Action, PresenceAction, ProtocolMessage};
     use futures_util::{SinkExt, StreamExt};
@@ -411,10 +422,8 @@ async fn enter_members(server: &Server, key: &str, n: usize) -> (Option<u32>, Op
         .await
         .expect("in time")
         .expect("websocket");
-    let channel = format!("members-{n}");
-    let mut attach = ProtocolMessage::for_channel(Action::Attach, channel.as_str());
-    attach.msg_serial = None;
-    let mut enter = ProtocolMessage::for_channel(Action::Presence, channel.as_str());
+    let attach = ProtocolMessage::for_channel(Action::Attach, channel);
+    let mut enter = ProtocolMessage::for_channel(Action::Presence, channel);
     enter.msg_serial = Some(0);
     enter.presence = (0..n)
         .map(|i| PresenceMessage::new(PresenceAction::Enter, Some(format!("c{i}")), "x"))
@@ -724,6 +733,88 @@ async fn a_two_channel_sse_stream_resumes_both_channels_with_last_event_id() {
 }
 
 #[tokio::test]
+async fn sse_channel_params_and_an_exact_resume_with_presence() {
+    let server = start().await;
+    let auth = basic(KEY);
+    for data in ["m1", "m2"] {
+        let r = post_json(
+            &server,
+            "/channels/room/messages",
+            &auth,
+            &json!({"data": data}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    // `[?rewind=1]room`: the last message only, on the channel `room`.
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=%5B%3Frewind%3D1%5Droom&key=app.k%3Asecret",
+        &[],
+    )
+    .await;
+    assert!(sse.until("\r\n\r\n").await.starts_with("HTTP/1.1 200"));
+    let first = sse.until("\n\n").await;
+    assert!(
+        first.contains("\"data\":\"m2\"") && first.contains("\"channel\":\"room\""),
+        "{first}"
+    );
+    // A member enters (realtime): a presence event with an id.
+    assert_eq!(enter_on(&server, KEY, "room", 1).await, (None, None));
+    let entered = sse.until("\n\n").await;
+    assert!(entered.contains("event: presence") && entered.contains("\"clientId\":\"c0\""));
+    let id = entered
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an id")
+        .to_owned();
+    drop(sse);
+
+    // Missed: a message, then two members entering from another
+    // connection. Resuming gets exactly those, then live.
+    let r = post_json(
+        &server,
+        "/channels/room/messages",
+        &auth,
+        &json!({"data": "m3"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(enter_on(&server, KEY, "room", 2).await, (None, None));
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=room",
+        &[("Authorization", &auth), ("Last-Event-ID", &id)],
+    )
+    .await;
+    sse.until("\r\n\r\n").await;
+    let r = post_json(
+        &server,
+        "/channels/room/messages",
+        &auth,
+        &json!({"data": "m4"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let text = sse.until("\"data\":\"m4\"").await;
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events,
+        ["message", "presence", "presence", "message"],
+        "{text}"
+    );
+    assert!(
+        text.contains("\"data\":\"m3\"") && !text.contains("\"m2\""),
+        "{text}"
+    );
+    assert!(text.contains("\"clientId\":\"c0\"") && text.contains("\"clientId\":\"c1\""));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn streams_refused_before_streaming_are_plain_http_errors() {
     let server = start().await;
     let cases = [
@@ -736,6 +827,11 @@ async fn streams_refused_before_streaming_are_plain_http_errors() {
             "/event-stream?v=1.2&channels=a&accessToken=nope",
             401,
             40140,
+        ),
+        (
+            "/sse?v=1.2&channels=%5B%3Frewind%3Dnever%5Da&key=app.k%3Asecret",
+            400,
+            40003,
         ),
     ];
     for (path, status, code) in cases {

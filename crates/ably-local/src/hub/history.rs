@@ -131,6 +131,8 @@ pub trait Broker: Send {
         limit: usize,
         not_before: Option<i64>,
     ) -> Vec<Arc<StoredEvent>>;
+    /// Every event kept (messages and presence), oldest first.
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>>;
     /// Drops what is older than the retention and logs with nothing left.
     fn expire(&mut self, now: Now);
     /// A page of history (RSL2).
@@ -537,6 +539,12 @@ impl Broker for LocalBroker {
         }
         out.reverse();
         out
+    }
+
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>> {
+        let log = self.log(now, channel);
+        Self::trim(log, now);
+        log.events.iter().cloned().collect()
     }
 
     fn expire(&mut self, now: Now) {
