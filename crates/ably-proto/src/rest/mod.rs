@@ -232,6 +232,18 @@ impl Stats {
     }
 }
 
+/// Basic auth (the API key) over a connection without TLS (RSC18).
+const BASIC_AUTH_OVER_NON_TLS: u32 = 40103;
+
+/// Whether a host is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn invalid(message: impl Into<String>) -> ErrorInfo {
     ErrorInfo::new(40003, 400, message)
 }
@@ -243,15 +255,43 @@ fn encode_err(e: codec::CodecError) -> ErrorInfo {
 impl RestOp {
     /// The request of this operation for a client with these options. Fails
     /// for invalid arguments (an empty serial, RSL11a, is 40003; an unknown
-    /// method is 40000; `untilAttach` outside the realtime client, 40000).
+    /// method is 40000; `untilAttach` outside the realtime client, 40000),
+    /// and with 40103 for an authenticated request that would send the key
+    /// with basic auth over plain HTTP to a host other than loopback (RSC18).
     pub fn prepare(
         self,
         opts: &ClientOptions,
         rng: &mut dyn RngCore,
     ) -> Result<RestRequest, ErrorInfo> {
-        use request::Method::{Get, Post};
         let format = opts.format;
         let channel_path = |name: &str| format!("/channels/{}", segment(name));
+        let request = self.build(opts, rng, format, channel_path)?;
+        // RSC18: the key is never sent in the clear; token auth and
+        // unauthenticated requests (time, RSC16) may use plain HTTP. A
+        // loopback service (a local ably-local) is exempt: the key never
+        // leaves the machine.
+        if request.authenticated
+            && !opts.tls
+            && !opts.uses_token_auth()
+            && !is_loopback(&opts.primary_host())
+        {
+            return Err(ErrorInfo::new(
+                BASIC_AUTH_OVER_NON_TLS,
+                401,
+                "basic auth (the API key) is not sent over a non-TLS connection; use TLS or token auth (RSC18)",
+            ));
+        }
+        Ok(request)
+    }
+
+    fn build(
+        self,
+        opts: &ClientOptions,
+        rng: &mut dyn RngCore,
+        format: crate::codec::Format,
+        channel_path: impl Fn(&str) -> String,
+    ) -> Result<RestRequest, ErrorInfo> {
+        use request::Method::{Get, Post};
         Ok(match self {
             RestOp::Time => {
                 let mut r = RestRequest::new(Get, "/time", format, Expect::Time);

@@ -1,0 +1,9 @@
+//! Conformance tests of the REST side of the sans-IO core, ported from the
+//! UTS test specs in ably/specification `uts/rest/unit`. The core is driven
+//! as a REST client through a mock HTTP layer with a fake clock (see
+//! `harness`). Each test names its Test ID; `docs/conformance.md` maps
+//! every Test ID to its test or to the reason it does not apply.
+
+mod client;
+mod harness;
+mod stats;
