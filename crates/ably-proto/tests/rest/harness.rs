@@ -11,7 +11,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use ably_proto::auth::{TokenDetails, TokenParams};
@@ -37,6 +37,8 @@ pub enum Reply {
     Timeout,
     /// A response after this much time.
     Delay(Duration, HttpResponse),
+    /// No answer until the test gives one with [`Mock::release`].
+    Hold,
 }
 
 type HttpHandler = Box<dyn FnMut(&HttpRequest) -> Reply>;
@@ -57,6 +59,9 @@ pub struct Mock {
     pub transports: usize,
     pub on_http: HttpHandler,
     pub on_token: TokenHandler,
+    /// Requests held by [`Reply::Hold`], oldest first.
+    pub held: Vec<(RequestId, HttpRequest)>,
+    completed: BTreeMap<OpId, Result<Completion, ErrorInfo>>,
     pending: VecDeque<Input>,
     delayed: Vec<(Instant, RequestId, HttpResponse)>,
 }
@@ -98,6 +103,8 @@ impl Mock {
             transports: 0,
             on_http: Box::new(|_| Reply::Respond(json(200, serde_json::json!([])))),
             on_token: Box::new(|_| Err(ErrorInfo::new(50000, 500, "no authCallback in this test"))),
+            held: Vec::new(),
+            completed: BTreeMap::new(),
             pending: VecDeque::new(),
             delayed: Vec::new(),
         })
@@ -132,30 +139,61 @@ impl Mock {
         self.on_token = Box::new(handler);
     }
 
-    /// Runs a command to its completion, moving the fake clock only when
-    /// nothing else can happen.
-    pub fn run(&mut self, command: Command) -> Result<Completion, ErrorInfo> {
+    /// Sends a command and handles everything that follows at once,
+    /// without moving the clock; returns its id.
+    pub fn start(&mut self, command: Command) -> OpId {
         self.next_op += 1;
         let op = OpId(self.next_op);
         self.client.handle(self.now, Input::Command(op, command));
+        self.settle();
+        op
+    }
+
+    /// Runs a command to its completion, moving the fake clock only when
+    /// nothing else can happen.
+    pub fn run(&mut self, command: Command) -> Result<Completion, ErrorInfo> {
+        let op = self.start(command);
+        self.finish(op)
+    }
+
+    /// Drives an operation already started to its completion.
+    pub fn finish(&mut self, op: OpId) -> Result<Completion, ErrorInfo> {
         for _ in 0..10_000 {
-            while let Some(out) = self.client.poll() {
-                if let Some(result) = self.process(op, out) {
-                    // Let the core finish anything it queued.
-                    while let Some(out) = self.client.poll() {
-                        self.process(op, out);
-                    }
-                    assert_eq!(self.transports, 0, "a REST client opened a transport");
-                    return result;
-                }
-            }
-            if let Some(input) = self.pending.pop_front() {
-                self.client.handle(self.now, input);
-                continue;
+            self.settle();
+            if let Some(result) = self.completed.remove(&op) {
+                assert_eq!(self.transports, 0, "a REST client opened a transport");
+                return result;
             }
             self.next_moment();
         }
         panic!("the command did not complete");
+    }
+
+    /// Whether an operation has completed (its result is kept for
+    /// [`Mock::finish`]).
+    pub fn is_done(&self, op: OpId) -> bool {
+        self.completed.contains_key(&op)
+    }
+
+    /// Answers the oldest held request.
+    pub fn release(&mut self, response: HttpResponse) {
+        let (request, _) = self.held.remove(0);
+        self.client
+            .handle(self.now, Input::Http(request, Ok(response)));
+        self.settle();
+    }
+
+    /// Handles outputs and queued answers until there are none.
+    fn settle(&mut self) {
+        loop {
+            while let Some(out) = self.client.poll() {
+                self.process(out);
+            }
+            match self.pending.pop_front() {
+                Some(input) => self.client.handle(self.now, input),
+                None => break,
+            }
+        }
     }
 
     /// A REST operation to its result.
@@ -193,13 +231,23 @@ impl Mock {
         }
     }
 
-    /// Moves the clock forward by `d` with no request in flight.
+    /// Moves the clock forward by `d`, firing the deadlines on the way;
+    /// delayed answers are not delivered.
     pub fn advance(&mut self, d: Duration) {
-        self.now = self.now.advanced(d);
-        self.client.handle(self.now, Input::Timeout);
-        while let Some(out) = self.client.poll() {
-            self.process(OpId(0), out);
+        let target = self.now.instant + d;
+        while let Some((at, _)) = self.client.poll_timeout() {
+            if at > target {
+                break;
+            }
+            let delta = at.saturating_since(self.now.instant);
+            self.now = self.now.advanced(delta);
+            self.client.handle(self.now, Input::Timeout);
+            self.settle();
         }
+        let delta = target.saturating_since(self.now.instant);
+        self.now = self.now.advanced(delta);
+        self.client.handle(self.now, Input::Timeout);
+        self.settle();
     }
 
     /// The REST requests, without token requests (`/keys/.../requestToken`).
@@ -233,7 +281,7 @@ impl Mock {
             .collect()
     }
 
-    fn process(&mut self, op: OpId, out: Output) -> Option<Result<Completion, ErrorInfo>> {
+    fn process(&mut self, out: Output) {
         match out {
             Output::Http { request, http } => {
                 self.requests.push(http.clone());
@@ -242,6 +290,7 @@ impl Mock {
                     Reply::Fail(e) => self.pending.push_back(Input::Http(request, Err(e))),
                     Reply::Timeout => {}
                     Reply::Delay(d, r) => self.delayed.push((self.now.instant + d, request, r)),
+                    Reply::Hold => self.held.push((request, http)),
                 }
             }
             Output::FetchToken { request, params } => {
@@ -251,10 +300,11 @@ impl Mock {
             }
             Output::OpenTransport { .. } => self.transports += 1,
             Output::Send { .. } | Output::CloseTransport { .. } => {}
-            Output::Event(Event::Completed(done, result)) if done == op => return Some(result),
+            Output::Event(Event::Completed(op, result)) => {
+                self.completed.insert(op, result);
+            }
             Output::Event(e) => self.events.push(e),
         }
-        None
     }
 
     /// Moves the clock to the next deadline or delayed answer.
@@ -280,6 +330,7 @@ impl Mock {
         } else {
             self.client.handle(self.now, Input::Timeout);
         }
+        self.settle();
     }
 }
 

@@ -5,5 +5,7 @@
 //! every Test ID to its test or to the reason it does not apply.
 
 mod client;
+mod fallback;
 mod harness;
+mod request;
 mod stats;
