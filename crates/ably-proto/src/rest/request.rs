@@ -102,6 +102,25 @@ pub enum Expect {
     /// An [`HttpPaginatedResponse`](super::HttpPaginatedResponse) of any
     /// status (RSC19d).
     Http,
+    /// An [`UpdateDeleteResult`](super::UpdateDeleteResult) (RSL15e).
+    UpdateDelete,
+    /// A page of annotations of a message of a channel (RSAN3c).
+    Annotations {
+        /// The channel.
+        channel: String,
+    },
+    /// One BatchResult per BatchPublishSpec (RSC22); the number of
+    /// channels of each spec, to group answers that list results only.
+    BatchPublish {
+        /// Channels per spec.
+        channels: Vec<usize>,
+    },
+    /// A BatchResult of channels' members (RSC24).
+    BatchPresence,
+    /// A BatchResult of token revocations (RSA17c).
+    TokenRevocation,
+    /// Nothing to read.
+    Done,
 }
 
 impl Expect {

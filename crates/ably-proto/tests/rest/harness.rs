@@ -595,3 +595,67 @@ pub fn http_page(r: RestResult) -> ably_proto::rest::HttpPaginatedResponse {
 pub fn next(m: &mut Mock, page_next: Option<&ably_proto::rest::RestRequest>) -> RestResult {
     m.ok(RestOp::Send(page_next.expect("a next page").clone()))
 }
+
+/// `channel.status()` (RSL8).
+pub fn status(channel: &str) -> RestOp {
+    RestOp::ChannelStatus {
+        channel: channel.into(),
+    }
+}
+
+/// `request("GET", path)` with the library's protocol version.
+pub fn get_request(path: &str) -> RestOp {
+    RestOp::Request {
+        method: "GET".into(),
+        path: path.into(),
+        version: ably_proto::rest::PROTOCOL_VERSION,
+        params: Vec::new(),
+        body: None,
+        headers: Vec::new(),
+    }
+}
+
+/// `history()` of a channel with default params.
+pub fn history(channel: &str) -> RestOp {
+    RestOp::History {
+        channel: channel.into(),
+        params: Default::default(),
+    }
+}
+
+/// Options with an authCallback (answered by [`Mock::callback`]) and no key.
+pub fn callback_opts() -> ClientOptions {
+    ClientOptions {
+        key: None,
+        token_source: ably_proto::client::TokenSource::Callback,
+        auto_connect: false,
+        ..ClientOptions::default()
+    }
+}
+
+/// Options with an authUrl and no key.
+pub fn auth_url_opts(url: &str) -> ClientOptions {
+    ClientOptions {
+        key: None,
+        token_source: ably_proto::client::TokenSource::Url(ably_proto::client::AuthUrl {
+            url: url.into(),
+            ..Default::default()
+        }),
+        auto_connect: false,
+        ..ClientOptions::default()
+    }
+}
+
+/// Token details valid for an hour from the start of the test.
+pub fn details(token: &str) -> TokenDetails {
+    TokenDetails {
+        token: token.into(),
+        expires: Some(START_WALL_MS + 3_600_000),
+        ..TokenDetails::default()
+    }
+}
+
+/// Whether a request is a token exchange (`/keys/{name}/requestToken`).
+pub fn is_token_request(r: &HttpRequest) -> bool {
+    path(r).ends_with("/requestToken")
+}
