@@ -6,6 +6,7 @@
 
 mod auth_callback;
 mod auth_scheme;
+mod batch;
 mod client;
 mod client_id;
 mod fallback;
