@@ -67,6 +67,7 @@
 //! [`Client`]: crate::client::Client
 
 mod batch;
+mod channel_details;
 mod fallback;
 mod paginate;
 mod request;
@@ -95,6 +96,7 @@ pub use batch::{
     BatchPresenceResult, BatchPublishResult, BatchPublishSpec, BatchResult, TokenRevocationResult,
     TokenRevocationTarget,
 };
+pub use channel_details::{ChannelDetails, ChannelMetrics, ChannelOccupancy, ChannelStatus};
 pub use fallback::{CallStep, RestCall, qualifies_for_fallback, rest_hosts};
 pub use paginate::{HttpPaginatedResponse, PaginatedResult, follow, links};
 pub use request::{
@@ -121,7 +123,8 @@ pub enum RestOp {
     /// `GET /stats` (RSC6, RTC5).
     Stats(StatsParams),
     /// `POST /channels/{name}/messages`: one message as an object, several
-    /// as an array (RSL1). Payloads already encoded (RSL4). With
+    /// as an array (RSL1). Payloads already encoded (RSL4); more than
+    /// `max_message_size` in all (TO3l8) fails with 40009 (RSL1i). With
     /// `idempotent_rest_publishing` and no ids given, ids are
     /// `<url-safe base64 of 9 random bytes>:<index>` (RSL1k1).
     Publish {
@@ -169,7 +172,8 @@ pub enum RestOp {
         /// Query params (RSL14a).
         params: BTreeMap<String, String>,
     },
-    /// `GET /channels/{name}`: ChannelDetails as JSON (RSL8).
+    /// `GET /channels/{name}`: ChannelDetails as JSON (RSL8), read with
+    /// [`ChannelDetails::from_json`].
     ChannelStatus {
         /// The channel name.
         channel: String,
@@ -468,6 +472,17 @@ impl RestOp {
                 params,
             } => {
                 let count = messages.len();
+                let size: usize = messages.iter().map(Message::size).sum();
+                if size > opts.max_message_size {
+                    return Err(ErrorInfo::new(
+                        codes::MESSAGE_TOO_LARGE,
+                        400,
+                        format!(
+                            "the messages are {size} bytes, over maxMessageSize {} (RSL1i)",
+                            opts.max_message_size
+                        ),
+                    ));
+                }
                 if opts.idempotent_rest_publishing {
                     assign_ids(&mut messages, rng);
                 }

@@ -4,16 +4,21 @@
 //! `harness`). Each test names its Test ID; `docs/conformance.md` maps
 //! every Test ID to its test or to the reason it does not apply.
 
+mod annotations;
 mod auth_callback;
 mod auth_scheme;
 mod batch;
+mod channels;
 mod client;
 mod client_id;
 mod fallback;
 mod harness;
+mod history;
+mod publish;
 mod request;
 mod revoke_tokens;
 mod stats;
 mod token_details;
 mod token_params;
 mod token_renewal;
+mod update_delete;
