@@ -392,6 +392,26 @@ fn assign_ids(messages: &mut [Message], rng: &mut dyn RngCore) {
     }
 }
 
+/// Fills in what the service leaves out of a message it returns: a
+/// `version` from the message's serial and timestamp (TM2s, TM2s1,
+/// TM2s2), and an empty annotations summary (TM2u, TM8a).
+fn fill_in(message: &mut Message) {
+    let version = message.version.get_or_insert_with(MessageVersion::default);
+    if version.serial.is_none() {
+        version.serial.clone_from(&message.serial);
+    }
+    if version.timestamp.is_none() {
+        version.timestamp = message.timestamp;
+    }
+    let annotations = message
+        .annotations
+        .get_or_insert_with(|| serde_json::json!({}));
+    if let Some(map) = annotations.as_object_mut() {
+        map.entry("summary")
+            .or_insert_with(|| serde_json::json!({}));
+    }
+}
+
 /// Annotations travel in REST answers (RSAN3).
 impl codec::Wire for Annotation {}
 
@@ -788,22 +808,24 @@ impl RestRequest {
                 self,
                 response,
             )),
-            Expect::Messages { .. } => RestResult::Messages(PaginatedResult::new(
-                decode_items(response, fmt)?,
-                self,
-                response,
-            )),
+            Expect::Messages { .. } => {
+                let mut items: Vec<Message> = decode_items(response, fmt)?;
+                items.iter_mut().for_each(fill_in);
+                RestResult::Messages(PaginatedResult::new(items, self, response))
+            }
             Expect::Presence { .. } => RestResult::Presence(PaginatedResult::new(
                 decode_items(response, fmt)?,
                 self,
                 response,
             )),
-            Expect::Message { .. } => RestResult::Message(
-                decode_items::<Message>(response, fmt)?
+            Expect::Message { .. } => {
+                let mut message = decode_items::<Message>(response, fmt)?
                     .into_iter()
                     .next()
-                    .ok_or_else(|| ErrorInfo::new(40400, 404, "no message in the response"))?,
-            ),
+                    .ok_or_else(|| ErrorInfo::new(40400, 404, "no message in the response"))?;
+                fill_in(&mut message);
+                RestResult::Message(message)
+            }
             Expect::Published { count } => {
                 let value = decode_json(response, fmt)?;
                 let serials = value

@@ -23,4 +23,15 @@ mod stats;
 mod token_details;
 mod token_params;
 mod token_renewal;
+mod types_errors;
+mod types_messages;
+mod types_options;
+mod types_paginated;
+mod types_presence;
+mod types_tokens;
 mod update_delete;
+
+/// The scripted service of the realtime conformance tests, for the few
+/// type tests that need a realtime ProtocolMessage (TP3a, TP3d, TP3g).
+#[path = "../client/harness.rs"]
+mod realtime;
