@@ -14,10 +14,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Ably realtime from the command line: publish, subscribe, presence, \
              history, tokens and benchmarks, against Ably or a local ably-local",
     long_about = "Ably realtime from the command line: publish, subscribe, presence, \
-                  history, tokens and benchmarks, against Ably or a local ably-local.\n\n\
-                  Start here: `ably demo` runs a guided tour with no account and no set-up. \
-                  `ably local` runs a local service; with no --key and no --endpoint, every \
-                  other command talks to it on 127.0.0.1:8080 with its default key.",
+            history, tokens and benchmarks, against Ably or a local ably-local.\n\n\
+            Start here: `ably demo` runs a guided tour with no account and no \
+            set-up. `ably local` runs a local service; with no --key and no \
+            --endpoint, every other command talks to it on 127.0.0.1:8080 with its \
+            default key.",
     after_help = "Errors print the Ably error code, its message and a help link, and exit 1. \
                   Usage errors exit 2.",
     propagate_version = true
@@ -31,50 +32,71 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The help heading of the global options.
+const GLOBAL: &str = "Global options";
+
 /// Options every command takes; they go before or after the command.
 #[derive(Clone, Debug, Args)]
 pub struct Global {
     /// API key `appId.keyId:secret`. With no key and no endpoint, the
     /// default key of `ably local` on 127.0.0.1:8080 is used. For `ably
     /// local`, the key to serve.
-    #[arg(long, env = "ABLY_KEY", global = true, hide_env_values = true)]
+    #[arg(long, env = "ABLY_KEY", global = true, hide_env_values = true, help_heading = GLOBAL)]
     pub key: Option<String>,
 
     /// Where the service is: a host name or address (`127.0.0.1`,
     /// `realtime.example.com`) or an Ably routing policy (`main`, the
     /// default with a key).
-    #[arg(long, env = "ABLY_ENDPOINT", global = true)]
+    #[arg(
+        long,
+        env = "ABLY_ENDPOINT",
+        global = true,
+        hide_env_values = true,
+        help_heading = GLOBAL
+    )]
     pub endpoint: Option<String>,
 
     /// The service's port [default: 8080 for the local default, else 443
     /// with TLS and 80 without].
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub port: Option<u16>,
 
     /// Use TLS [default: on, except for loopback hosts such as 127.0.0.1
     /// and localhost].
-    #[arg(long, global = true, overrides_with = "no_tls")]
+    #[arg(long, global = true, help_heading = GLOBAL, overrides_with = "no_tls")]
     pub tls: bool,
 
     /// Do not use TLS.
-    #[arg(long, global = true, overrides_with = "tls")]
+    #[arg(long, global = true, help_heading = GLOBAL, overrides_with = "tls")]
     pub no_tls: bool,
 
     /// The clientId of this client (for presence, the member's name; for
     /// `auth issue-token`, the token's clientId).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub client_id: Option<String>,
 
     /// The wire protocol.
-    #[arg(long, global = true, value_enum, default_value_t = Protocol::Msgpack)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_enum,
+        default_value_t = Protocol::Msgpack
+    )]
     pub protocol: Protocol,
 
     /// Which client adapter runs the commands.
-    #[arg(long, global = true, value_enum, default_value_t = Runtime::Blocking)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = GLOBAL,
+        value_enum,
+        default_value_t = Runtime::Blocking
+    )]
     pub runtime: Runtime,
 
     /// Machine-readable output: one JSON object per line on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
 }
 
@@ -102,6 +124,14 @@ pub enum Runtime {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run ably-local, an Ably-compatible service, in the foreground.
+    #[command(
+        long_about = "Run ably-local, an Ably-compatible service for development and tests, in \
+            the foreground until Ctrl-C. It prints its address and key.\n\n\
+            It serves the global --key (or ABLY_KEY) if given. Otherwise it uses a \
+            fixed, well-known development key, the one every other `ably` command \
+            uses when given no key and no endpoint; that key is public, so do not \
+            expose the service beyond this machine without your own --key."
+    )]
     Local(LocalArgs),
     /// A guided tour: connections, channels, encryption, presence, history
     /// and a dropped connection that resumes with nothing lost.
@@ -122,14 +152,6 @@ pub enum Command {
 
 /// `ably local`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Run ably-local, an Ably-compatible service for development and tests, \
-                  in the foreground until Ctrl-C. It prints its address and key.\n\n\
-                  It serves the global --key (or ABLY_KEY) if given. Otherwise it uses a \
-                  fixed, well-known development key, the one every other `ably` command \
-                  uses when given no key and no endpoint; that key is public, so do not \
-                  expose the service beyond this machine without your own --key."
-)]
 pub struct LocalArgs {
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -144,8 +166,19 @@ pub struct LocalArgs {
 #[derive(Debug, Subcommand)]
 pub enum ChannelsCommand {
     /// Publish messages to a channel.
+    #[command(
+        long_about = "Publish messages to a channel, waiting for the service to acknowledge \
+            each. With one argument after CHANNEL it is the data (the message has no \
+            name); with two, the name and the data.\n\n\
+            In NAME and DATA, `{{.Count}}` becomes the message number (1, 2, ...)."
+    )]
     Publish(PublishArgs),
     /// Print messages from one or more channels as they arrive.
+    #[command(
+        long_about = "Print messages from one or more channels as they arrive, until Ctrl-C or \
+            --count messages. Once every channel is attached, `attached to ...` is \
+            printed on stderr."
+    )]
     Subscribe(SubscribeArgs),
     /// Print a channel's stored messages.
     History(HistoryArgs),
@@ -165,19 +198,17 @@ pub enum DataEncoding {
 
 /// `ably channels publish`.
 #[derive(Debug, Args)]
-#[command(
-    override_usage = "ably channels publish [OPTIONS] <CHANNEL> [NAME] <DATA>",
-    long_about = "Publish messages to a channel, waiting for the service to \
-                  acknowledge each. With one argument after CHANNEL it is the data \
-                  (the message has no name); with two, the name and the data.\n\n\
-                  In NAME and DATA, `{{.Count}}` becomes the message number (1, 2, ...)."
-)]
+#[command(override_usage = "ably channels publish [OPTIONS] <CHANNEL> [NAME] <DATA>")]
 pub struct PublishArgs {
     /// The channel.
     pub channel: String,
-    /// [NAME] DATA: the message name (optional) and its data.
-    #[arg(value_name = "NAME_DATA", num_args = 1..=2, required = true)]
-    pub name_data: Vec<String>,
+    /// The message name; or, with nothing after it, the data of a message
+    /// with no name.
+    #[arg(value_name = "NAME_OR_DATA")]
+    pub name_or_data: String,
+    /// The data (see --encoding).
+    #[arg(value_name = "DATA")]
+    pub data: Option<String>,
     /// How many messages to publish.
     #[arg(long, default_value_t = 1)]
     pub count: u64,
@@ -194,11 +225,6 @@ pub struct PublishArgs {
 
 /// `ably channels subscribe`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Print messages from one or more channels as they arrive, until \
-                        Ctrl-C or --count messages. Once every channel is attached, \
-                        `attached to ...` is printed on stderr."
-)]
 pub struct SubscribeArgs {
     /// The channels.
     #[arg(required = true)]
@@ -245,6 +271,11 @@ pub struct HistoryArgs {
 #[derive(Debug, Subcommand)]
 pub enum PresenceCommand {
     /// Enter the presence set and stay until Ctrl-C (or --duration).
+    #[command(
+        long_about = "Enter the presence set of a channel and stay until Ctrl-C or --duration, \
+            then leave. The member is the global --client-id (default: a random \
+            ably-cli-XXXXXXXX). Once entered, `entered ...` is printed on stderr."
+    )]
     Enter(PresenceEnterArgs),
     /// Print the members present now.
     Get(PresenceGetArgs),
@@ -254,12 +285,6 @@ pub enum PresenceCommand {
 
 /// `ably channels presence enter`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Enter the presence set of a channel and stay until Ctrl-C or \
-                        --duration, then leave. The member is the global --client-id \
-                        (default: a random ably-cli-XXXXXXXX). Once entered, `entered ...` \
-                        is printed on stderr."
-)]
 pub struct PresenceEnterArgs {
     /// The channel.
     pub channel: String,
@@ -300,16 +325,15 @@ pub enum ConnectionsCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Obtain a token with the key, and print it with its details.
+    #[command(
+        long_about = "Obtain a token from the service with the key (RSA8), and print it with \
+            its details. The token's clientId is the global --client-id, if given."
+    )]
     IssueToken(IssueTokenArgs),
 }
 
 /// `ably auth issue-token`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Obtain a token from the service with the key (RSA8), and print \
-                        it with its details. The token's clientId is the global \
-                        --client-id, if given."
-)]
 pub struct IssueTokenArgs {
     /// The token's lifetime in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
@@ -326,34 +350,44 @@ pub enum BenchCommand {
     /// Publishers and subscribers in this process on one channel:
     /// throughput, latency, and checks that nothing is lost, duplicated or
     /// out of order.
+    #[command(
+        long_about = "Publishers and subscribers, each its own connection, in this process, on \
+            one new channel of the configured service (use the global --protocol to \
+            choose JSON or MessagePack). Every subscriber should get every message \
+            of every publisher once, in each publisher's order. Prints throughput, \
+            latency (publish to receipt) p50/p95/p99/max, and how many messages were \
+            lost, duplicated or out of order; exits 1 unless all three are 0.\n\n\
+            Each publisher has one publish in flight at a time; the messages due by \
+            then go together in one ProtocolMessage (at most 100 messages or 60 000 \
+            bytes)."
+    )]
     Pubsub(PubsubArgs),
 }
 
 /// `ably bench pubsub`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Publishers and subscribers, each its own connection, in this \
-                        process, on one new channel of the configured service (use the \
-                        global --protocol to choose JSON or MessagePack). Every subscriber \
-                        should get every message of every publisher once, in each \
-                        publisher's order. Prints throughput, latency (publish to receipt) \
-                        p50/p95/p99/max, and how many messages were lost, duplicated or out \
-                        of order; exits 1 unless all three are 0.\n\n\
-                        Each publisher has one publish in flight at a time; the messages \
-                        due by then go together in one ProtocolMessage (at most 100)."
-)]
 pub struct PubsubArgs {
-    /// Publishing connections.
+    /// Publishing connections (1 to 100).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub publishers: u32,
-    /// Subscribing connections.
+    /// Subscribing connections (1 to 100).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub subscribers: u32,
-    /// Messages per publisher.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    /// Messages per publisher; publishers x subscribers x messages is at
+    /// most 10 000 000.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
     pub messages: u64,
-    /// Bytes of data per message (at least 24).
-    #[arg(long, value_name = "BYTES", default_value_t = 100, value_parser = clap::value_parser!(u32).range(24..=65_000))]
+    /// Bytes of data per message (24 to 65 000).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(24..=65_000)
+    )]
     pub size: u32,
     /// Messages per second per publisher; 0 for as fast as they are
     /// acknowledged.

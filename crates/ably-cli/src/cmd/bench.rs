@@ -52,7 +52,8 @@ pub fn pubsub(ctx: &Ctx, args: PubsubArgs) -> Outcome {
     let backend = ctx.backend()?;
     let channel = unique("bench");
     out.note(&format!(
-        "bench: {p} publishers x {m} messages of {} bytes at {} to {s} subscribers on {channel} ({})",
+        "bench: {p} publishers x {m} messages of {} bytes at {} to {s} subscribers \
+         on {channel} ({})",
         args.size,
         if args.rate == 0 {
             "full speed".to_owned()

@@ -49,7 +49,8 @@ pub fn test(ctx: &Ctx) -> Outcome {
     let info = client.connection();
     out.either(
         &format!(
-            "connection id {}\nconnection key {}\nclientId {}\nservice clock {:+} ms from this machine's",
+            "connection id {}\nconnection key {}\nclientId {}\n\
+             service clock {:+} ms from this machine's",
             info.id.as_deref().unwrap_or("-"),
             info.key.as_deref().unwrap_or("-"),
             info.client_id.as_deref().unwrap_or("(none)"),

@@ -79,7 +79,8 @@ pub fn run(ctx: &Ctx) -> Outcome {
         "Started ably-local, an Ably-compatible service, in this process on {}.",
         server.addr()
     ));
-    tour.say("Nothing here needs an account or the internet; with a key, the same calls work against Ably.");
+    tour.say("Nothing here needs an account or the internet; with a key, the same");
+    tour.say("calls work against Ably.");
     let backend = ctx.backend()?;
     let new_client = |id: &str| {
         ctx.client(backend.as_ref(), &target, |o| {

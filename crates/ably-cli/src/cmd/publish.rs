@@ -15,10 +15,9 @@ const LINES_UP_TO: u64 = 20;
 /// Publishes `--count` messages, `--delay` ms apart, and closes.
 pub fn run(ctx: &Ctx, args: PublishArgs) -> Outcome {
     let out = ctx.out;
-    let (name, data) = match args.name_data.as_slice() {
-        [data] => (None, data.clone()),
-        [name, data] => (Some(name.clone()), data.clone()),
-        _ => return Err(bad("give [NAME] DATA").into()),
+    let (name, data) = match args.data {
+        None => (None, args.name_or_data),
+        Some(data) => (Some(args.name_or_data), data),
     };
     let cipher = cipher(args.cipher_key.as_deref())?;
     // Checked before connecting, so a typo fails at once.
