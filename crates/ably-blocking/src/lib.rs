@@ -12,9 +12,9 @@
 //!
 //! For a local service, point the options at it:
 //! `ClientOptions::new(key).endpoint("127.0.0.1").port(8080).tls(false)`.
-//! `cargo run -p ably-blocking --example demo` starts an embedded
-//! `ably-local` and tours pub/sub, encryption, presence, history and
-//! connection resume.
+//! `cargo run -p ably-cli -- demo` (the `ably demo` command, which runs
+//! on this crate) starts an embedded `ably-local` and tours pub/sub,
+//! encryption, presence, history and connection resume.
 //!
 //! # The API
 //!
