@@ -6,12 +6,16 @@
 //! # The flow of one operation
 //!
 //! 1. **Describe** it with a [`RestOp`] (time, stats, publish, history,
-//!    presence, getMessage, getMessageVersions, channel status, a
-//!    TokenRequest exchange, or a generic `request()`), and
-//!    [`RestOp::prepare`] it into a [`RestRequest`]: method, path, query
-//!    params, body encoded in the client's format, the `X-Ably-Version`, and
-//!    what the answer holds ([`Expect`]). Library-generated ids for
-//!    idempotent publishing are drawn here from the caller's RNG (RSL1k1).
+//!    presence, getMessage, getMessageVersions, update/delete/append of a
+//!    message, annotations, channel status, batch publish, batch presence,
+//!    token revocation, a TokenRequest exchange, or a generic `request()`),
+//!    and [`RestOp::prepare`] it into a [`RestRequest`]: method, path,
+//!    query params, body encoded in the client's format, the
+//!    `X-Ably-Version`, and what the answer holds ([`Expect`]).
+//!    Library-generated ids for idempotent publishing are drawn here from
+//!    the caller's RNG (RSL1k1); invalid arguments, oversized publishes
+//!    (RSL1i) and basic auth over plain HTTP (RSC18) fail here, before
+//!    anything is sent. [`token_request`] signs a TokenRequest (RSA9).
 //! 2. **Choose hosts** with [`rest_hosts`]: the primary host first, then
 //!    the fallback hosts in random order (RSC15a), or first the fallback
 //!    host of the realtime connection (RTN17e) or a fallback that recently
@@ -32,7 +36,8 @@
 //!    `X-Ably-Errorcode` header, items of a page with the `Link` headers
 //!    turned into the [`RestRequest`]s of the next and first pages
 //!    ([`PaginatedResult`], [`HttpPaginatedResponse`]); those are sent from
-//!    step 2 like any other request.
+//!    step 2 like any other request. Batch answers become [`BatchResult`]s
+//!    (BAR2); a channel's status reads into [`ChannelDetails`] (CHD2).
 //! 6. Message and presence payloads come back as the service sent them;
 //!    [`decode_payloads`] and [`decode_presence_payloads`] undo their
 //!    encoding with the channel's cipher (RSL6). The realtime client does
@@ -273,9 +278,10 @@ pub enum RestResult {
     Time(i64),
     /// Stats (RSC6a).
     Stats(PaginatedResult<Stats>),
-    /// Messages: history (RSL2a) or versions (RSL14c).
+    /// Messages: history (RSL2a) or versions (RSL14c); each with its
+    /// `version` and annotations summary filled in (TM2s, TM2u).
     Messages(PaginatedResult<Message>),
-    /// One message (RSL11c).
+    /// One message (RSL11c), filled in as for `Messages`.
     Message(Message),
     /// Presence members (RSP3a) or events (RSP4a).
     Presence(PaginatedResult<PresenceMessage>),
