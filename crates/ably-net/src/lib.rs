@@ -8,7 +8,8 @@
 //! - [`http`]: the core's HTTP requests carried out with ureq (rustls);
 //! - [`clock`]: the [`Now`](ably_proto::client::Now) the core is fed, and
 //!   seeds and nonces from the operating system;
-//! - [`tls`]: the rustls crypto provider, installed once.
+//! - [`tls`]: the rustls crypto provider, installed once, and the client
+//!   configuration (webpki roots) of the async adapters' WebSockets.
 //!
 //! Protocol decisions are the core's (`ably_proto::client`) and the
 //! driver bookkeeping is `ably_proto::adapter`; this crate decides nothing.

@@ -15,6 +15,7 @@
 //!   with the reading of its [`Completion`](crate::client::Completion), so
 //!   the three APIs are the same calls with or without `.await`.
 //! - [`wait_outcome`] decides when waiting for a connection state is over.
+//! - [`Error`] is the error type of the APIs.
 //!
 //! # The driver loop with a dispatcher
 //!
@@ -31,12 +32,14 @@
 
 mod call;
 mod dispatcher;
+mod error;
 mod options;
 mod snapshot;
 mod subscribers;
 
 pub use call::{Call, Finish, PageItem, create_token_request};
 pub use dispatcher::{Dispatcher, Io, Reply};
+pub use error::Error;
 pub use options::Options;
 pub use snapshot::{SharedSnapshot, Snapshot, wait_outcome};
 pub use subscribers::{Sink, Subscriber};

@@ -1,0 +1,81 @@
+//! [`AsyncStd`]: the [`Runtime`] of async-std.
+
+use std::time::{Duration, Instant};
+
+use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_net::ws;
+use ably_proto::ErrorInfo;
+use async_std::future::timeout;
+use async_std::net::TcpStream;
+use futures_rustls::TlsConnector;
+use rustls::pki_types::ServerName;
+
+/// async-std's global executor and blocking pool, with async-io's timers
+/// and sockets. None of it needs to be polled from async-std's own
+/// `block_on`: the executor and the reactor run on threads of their own,
+/// so the clients work under `smol::block_on` or any other executor.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AsyncStd;
+
+impl Runtime for AsyncStd {
+    /// Always there.
+    fn current() -> Result<AsyncStd, ErrorInfo> {
+        Ok(AsyncStd)
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) {
+        drop(async_std::task::spawn(task));
+    }
+
+    fn spawn_blocking(&self, job: Box<dyn FnOnce() + Send + 'static>) {
+        drop(async_std::task::spawn_blocking(job));
+    }
+
+    fn sleep_until(&self, at: Instant) -> BoxFuture<()> {
+        let timer = async_io::Timer::at(at);
+        Box::pin(async move {
+            timer.await;
+        })
+    }
+
+    fn connect(
+        &self,
+        url: String,
+        open_timeout: Duration,
+        handshake_timeout: Duration,
+    ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
+        Box::pin(async move {
+            let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
+            let (host, port) = ws::host_port(&url)?;
+            let tcp = timeout(open_timeout, TcpStream::connect((host.as_str(), port)))
+                .await
+                .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
+                .map_err(|e| fail(&e))?;
+            let _ = tcp.set_nodelay(true);
+            timeout(handshake_timeout, handshake(url, host, tcp))
+                .await
+                .map_err(|_| fail(&format!("no handshake in {handshake_timeout:?}")))?
+        })
+    }
+}
+
+/// TLS (by rustls, for `wss://`) and the WebSocket handshake.
+async fn handshake(url: String, host: String, tcp: TcpStream) -> Result<BoxSocket, ErrorInfo> {
+    let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
+    if url.starts_with("wss:") {
+        let name = ServerName::try_from(host).map_err(|e| fail(&e))?;
+        let tls = TlsConnector::from(ably_net::tls::client_config())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| fail(&e))?;
+        let (socket, _response) = async_tungstenite::client_async(url.as_str(), tls)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Box::new(socket))
+    } else {
+        let (socket, _response) = async_tungstenite::client_async(url.as_str(), tcp)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Box::new(socket))
+    }
+}

@@ -1,0 +1,82 @@
+//! [`Tokio`]: the [`Runtime`] of tokio.
+
+use std::time::{Duration, Instant};
+
+use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_net::ws;
+use ably_proto::ErrorInfo;
+use tokio::net::TcpStream;
+use tokio::runtime::Handle;
+use tokio::time::timeout;
+use tokio_tungstenite::Connector;
+
+/// The tokio runtime, by a handle to it: tasks, the blocking pool, timers
+/// and TCP sockets are that runtime's.
+#[derive(Clone, Debug)]
+pub struct Tokio(pub Handle);
+
+impl From<Handle> for Tokio {
+    fn from(handle: Handle) -> Tokio {
+        Tokio(handle)
+    }
+}
+
+impl Runtime for Tokio {
+    /// The runtime the caller runs in; 40000 outside any.
+    fn current() -> Result<Tokio, ErrorInfo> {
+        Handle::try_current().map(Tokio).map_err(|e| {
+            ErrorInfo::new(
+                40000,
+                400,
+                format!("ably-tokio clients are created inside a tokio runtime: {e}"),
+            )
+        })
+    }
+
+    fn spawn(&self, task: BoxFuture<()>) {
+        drop(self.0.spawn(task));
+    }
+
+    fn spawn_blocking(&self, job: Box<dyn FnOnce() + Send + 'static>) {
+        drop(self.0.spawn_blocking(job));
+    }
+
+    fn sleep_until(&self, at: Instant) -> BoxFuture<()> {
+        // The timer is created inside the runtime even when the caller
+        // polls from elsewhere.
+        let sleep = {
+            let _inside = self.0.enter();
+            tokio::time::sleep_until(at.into())
+        };
+        Box::pin(sleep)
+    }
+
+    fn connect(
+        &self,
+        url: String,
+        open_timeout: Duration,
+        handshake_timeout: Duration,
+    ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
+        Box::pin(async move {
+            let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
+            let (host, port) = ws::host_port(&url)?;
+            let tcp = timeout(open_timeout, TcpStream::connect((host.as_str(), port)))
+                .await
+                .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
+                .map_err(|e| fail(&e))?;
+            let _ = tcp.set_nodelay(true);
+            let connector = Connector::Rustls(ably_net::tls::client_config());
+            let handshake = tokio_tungstenite::client_async_tls_with_config(
+                url.as_str(),
+                tcp,
+                None,
+                Some(connector),
+            );
+            let (socket, _response) = timeout(handshake_timeout, handshake)
+                .await
+                .map_err(|_| fail(&format!("no handshake in {handshake_timeout:?}")))?
+                .map_err(|e| fail(&e))?;
+            Ok(Box::new(socket) as BoxSocket)
+        })
+    }
+}
