@@ -184,6 +184,31 @@ fn a_cut_network_is_resumed_from_the_last_event_with_what_was_published_meanwhil
 }
 
 #[test]
+fn a_silent_stream_is_dropped_after_the_idle_timeout_and_resumed() {
+    let server = server();
+    let rest = rest(&server);
+    let proxy = Proxy::start(server.addr());
+    let opts = options_at(proxy.addr.port(), &server.keys()[0]);
+    let stream = sse::subscribe(
+        &opts,
+        ["quiet"],
+        fast().idle_timeout(Duration::from_millis(500)),
+    )
+    .expect("subscribes");
+    publish(&rest, "quiet", &["1"]);
+    assert_eq!(names(&stream, 1), ["quiet/1"]);
+    let before = proxy.connections();
+    // The network goes silent without closing: only the idle timeout
+    // can tell, and the resume brings what the silent stream held.
+    proxy.freeze();
+    publish(&rest, "quiet", &["2", "3"]);
+    assert_eq!(names(&stream, 2), ["quiet/2", "quiet/3"]);
+    assert!(proxy.connections() > before, "a new connection was made");
+    publish(&rest, "quiet", &["marker"]);
+    expect_nothing_more(&stream);
+}
+
+#[test]
 fn rewind_then_resume_from_a_saved_event_id() {
     let server = server();
     let rest = rest(&server);
@@ -332,6 +357,8 @@ struct ProxyState {
     hold: bool,
     accepted: usize,
     live: Vec<TcpStream>,
+    /// Connections up to this number forward nothing more.
+    frozen_upto: usize,
 }
 
 impl Proxy {
@@ -347,7 +374,7 @@ impl Proxy {
                 }
                 let Ok(client) = client else { continue };
                 let s = s.clone();
-                std::thread::spawn(move || pipe(client, upstream, &s));
+                std::thread::spawn(move || pipe(client, upstream, s));
             }
         });
         Proxy { addr, shared }
@@ -368,6 +395,13 @@ impl Proxy {
         for s in state.live.drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
+    }
+
+    /// The connections open now go silent (as a dead network would, with
+    /// no FIN); later ones work.
+    fn freeze(&self) {
+        let mut state = self.lock();
+        state.frozen_upto = state.accepted;
     }
 
     fn wait_for_connections(&self, n: usize) {
@@ -400,15 +434,16 @@ impl Drop for Proxy {
 }
 
 /// Carries one connection: waits while held, then copies both ways.
-fn pipe(client: TcpStream, upstream: SocketAddr, shared: &Shared) {
-    {
+fn pipe(client: TcpStream, upstream: SocketAddr, shared: Arc<Shared>) {
+    let number = {
         let mut state = shared.state.lock().expect("proxy lock");
         state.accepted += 1;
         shared.changed.notify_all();
         while state.hold && !shared.closing.load(Ordering::SeqCst) {
             state = shared.changed.wait(state).expect("proxy lock");
         }
-    }
+        state.accepted
+    };
     let Ok(server) = TcpStream::connect(upstream) else {
         return;
     };
@@ -427,20 +462,28 @@ fn pipe(client: TcpStream, upstream: SocketAddr, shared: &Shared) {
         .expect("proxy lock")
         .live
         .extend([c3, s3]);
-    std::thread::spawn(move || copy(client, server));
-    copy(s2, c2);
+    let up = shared.clone();
+    std::thread::spawn(move || copy(client, server, number, &up));
+    copy(s2, c2, number, &shared);
 }
 
-fn copy(mut from: TcpStream, mut to: TcpStream) {
+/// Copies until either side ends; while the connection is frozen, holds
+/// what it read.
+fn copy(mut from: TcpStream, mut to: TcpStream, number: usize, shared: &Shared) {
     let mut buf = [0u8; 8192];
     loop {
-        match from.read(&mut buf) {
+        let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
+            Ok(n) => n,
+        };
+        {
+            let mut state = shared.state.lock().expect("proxy lock");
+            while number <= state.frozen_upto && !shared.closing.load(Ordering::SeqCst) {
+                state = shared.changed.wait(state).expect("proxy lock");
             }
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
         }
     }
     let _ = to.shutdown(Shutdown::Both);
