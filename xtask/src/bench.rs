@@ -39,9 +39,11 @@ pub(crate) fn run(args: &[String]) -> Result {
     match args.split_first() {
         Some((what, rest)) if what == "codec" => codec(rest),
         Some((what, rest)) if what == "fanout" => fanout(rest),
-        Some((what, _)) => {
-            Err(format!("unknown bench `{what}`; try `bench codec` or `bench fanout`").into())
-        }
+        Some((what, rest)) if what == "client" => client::run(rest),
+        Some((what, _)) => Err(format!(
+            "unknown bench `{what}`; try `bench codec`, `bench fanout` or `bench client`"
+        )
+        .into()),
         None => Err(
             "usage: cargo xtask bench codec [--filter REGEX] [--js-min-ms MS] \
                      [-- CRITERION_ARGS...]"
@@ -507,6 +509,569 @@ fn fmt_mbs(mbs: f64) -> String {
         format!("{mbs:.0}")
     } else {
         format!("{mbs:.1}")
+    }
+}
+
+/// `bench client`: our clients against ably-js, one process per client,
+/// through one ably-local started for the run.
+///
+/// Steps:
+/// 1. build (release) the service (`bench_service`, the ably-local
+///    library with the inbound rate limit raised so that a saturated
+///    publisher is not cut off) and each Rust peer, and `npm ci` in
+///    `xtask/js` if needed;
+/// 2. start the service;
+/// 3. for each phase (saturation, then a fixed rate) and each peer in
+///    [`PEERS`] in turn: start its subscriber, wait for `ready`, start its
+///    publisher, collect both result lines (`bench_peer.rs` documents
+///    them);
+/// 4. print a table with the ratios against ably-js, also written to
+///    `target/bench-client.md`.
+///
+/// Messages/s at saturation = messages / (last receipt - first publish);
+/// latency = receipt - the send time carried in the message, at the fixed
+/// rate; CPU = user + system time of each client process over its
+/// measured part, per message. Missing the targets is reported, not an
+/// error.
+mod client {
+    use std::fmt::Write as _;
+    use std::io::{BufRead, BufReader, Write as _};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use serde_json::Value;
+
+    use crate::Result;
+
+    /// A client the bench runs, as its own process.
+    struct Peer {
+        /// The name in the table.
+        name: &'static str,
+        kind: Kind,
+    }
+
+    enum Kind {
+        /// An example binary of a Rust adapter crate. Examples of a
+        /// workspace share `target/release/examples/`, so each adapter's
+        /// peer needs its own name.
+        Rust {
+            package: &'static str,
+            example: &'static str,
+        },
+        /// A node script in `xtask/js`.
+        Node { script: &'static str },
+    }
+
+    impl Peer {
+        const fn rust(package: &'static str, example: &'static str) -> Peer {
+            Peer {
+                name: package,
+                kind: Kind::Rust { package, example },
+            }
+        }
+
+        const fn node(name: &'static str, script: &'static str) -> Peer {
+            Peer {
+                name,
+                kind: Kind::Node { script },
+            }
+        }
+
+        fn is_reference(&self) -> bool {
+            matches!(self.kind, Kind::Node { .. })
+        }
+    }
+
+    /// The clients compared. A new adapter is one line, e.g.
+    /// `Peer::rust("ably-tokio", "bench_peer_tokio"),` for
+    /// `crates/ably-tokio/examples/bench_peer_tokio.rs` taking the
+    /// arguments of `crates/ably-blocking/examples/bench_peer.rs`.
+    const PEERS: &[Peer] = &[
+        Peer::rust("ably-blocking", "bench_peer"),
+        Peer::node("ably-js", "bench/peer.mjs"),
+    ];
+
+    /// The key the service runs with.
+    const KEY: &str = "bench.client:bench-secret-0123456789";
+    /// The most a phase of one peer may take.
+    const PHASE_LIMIT: Duration = Duration::from_secs(90);
+    /// At most this much CPU per message, as a fraction of ably-js's.
+    const TARGET_CPU_RATIO: f64 = 1.0 / 3.0;
+
+    struct Options {
+        /// Messages at saturation.
+        count: u64,
+        /// Messages per second in the fixed-rate phase.
+        rate: u64,
+        /// How long the fixed-rate phase lasts.
+        seconds: u64,
+        /// Publishes awaiting their ACK at most, at saturation.
+        window: u64,
+        /// The same at the fixed rate: enough for the rate times the ACK
+        /// time, and no more (publishing threads of the blocking client
+        /// that mostly sleep add milliseconds of latency).
+        rate_window: u64,
+    }
+
+    impl Options {
+        fn parse(args: &[String]) -> Result<Options> {
+            let mut o = Options {
+                count: 50_000,
+                rate: 1_000,
+                seconds: 10,
+                window: 16,
+                rate_window: 4,
+            };
+            let mut it = args.iter();
+            while let Some(arg) = it.next() {
+                let slot = match arg.as_str() {
+                    "--count" => &mut o.count,
+                    "--rate" => &mut o.rate,
+                    "--seconds" => &mut o.seconds,
+                    "--window" => &mut o.window,
+                    "--rate-window" => &mut o.rate_window,
+                    other => {
+                        return Err(format!("unknown option `{other}` for bench client").into());
+                    }
+                };
+                let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+                *slot = value.parse().map_err(|e| format!("{arg} {value}: {e}"))?;
+                if *slot == 0 {
+                    return Err(format!("{arg} must be positive").into());
+                }
+            }
+            Ok(o)
+        }
+    }
+
+    /// What one peer did in one phase.
+    #[derive(Default, Clone)]
+    struct Run {
+        count: u64,
+        /// Messages per second, first publish to last receipt.
+        rate: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        pub_cpu_us: f64,
+        sub_cpu_us: f64,
+    }
+
+    /// The service, stopped when dropped (its stdin closes, then a kill).
+    struct Service(Child);
+
+    impl Drop for Service {
+        fn drop(&mut self) {
+            drop(self.0.stdin.take());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// A child whose stdout lines arrive on a channel; killed when dropped.
+    struct Proc {
+        child: Child,
+        lines: mpsc::Receiver<String>,
+        what: String,
+    }
+
+    impl Drop for Proc {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Proc {
+        fn spawn(mut cmd: Command, what: String) -> Result<Proc> {
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| format!("cannot start {what}: {e}"))?;
+            let stdout = child.stdout.take().ok_or("no stdout")?;
+            let (tx, lines) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            Ok(Proc { child, lines, what })
+        }
+
+        /// The next line, within the limit.
+        fn line(&self, deadline: Instant) -> Result<String> {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.lines.recv_timeout(left).map_err(|_| {
+                format!("{} printed nothing more (failed or too slow)", self.what).into()
+            })
+        }
+
+        /// The JSON line it ends with.
+        fn result(&mut self, deadline: Instant) -> Result<Value> {
+            let line = self.line(deadline)?;
+            let value = serde_json::from_str(&line)
+                .map_err(|e| format!("{} printed `{line}`: {e}", self.what))?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let start = Instant::now();
+            while start.elapsed() < left {
+                if let Some(status) = self.child.try_wait()? {
+                    if !status.success() {
+                        return Err(format!("{} exited with {status}", self.what).into());
+                    }
+                    return Ok(value);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(value)
+        }
+    }
+
+    fn peer_command(peer: &Peer, release: &Path, js: &Path) -> Command {
+        match &peer.kind {
+            Kind::Rust { example, .. } => Command::new(
+                release
+                    .join("examples")
+                    .join(format!("{example}{}", std::env::consts::EXE_SUFFIX)),
+            ),
+            Kind::Node { script } => {
+                let mut cmd = Command::new("node");
+                cmd.arg(js.join(script)).current_dir(js);
+                cmd
+            }
+        }
+    }
+
+    fn num(v: &Value, field: &str) -> Result<f64> {
+        v[field]
+            .as_f64()
+            .ok_or_else(|| format!("a result without `{field}`: {v}").into())
+    }
+
+    /// One phase of one peer: subscriber, then publisher.
+    #[allow(clippy::too_many_arguments)]
+    fn phase(
+        peer: &Peer,
+        release: &Path,
+        js: &Path,
+        port: &str,
+        channel: &str,
+        count: u64,
+        window: u64,
+        rate: Option<u64>,
+        ticks_per_s: f64,
+    ) -> Result<Run> {
+        let deadline = Instant::now() + PHASE_LIMIT;
+        let common = |role: &str| {
+            let mut cmd = peer_command(peer, release, js);
+            cmd.args([role, "--port", port, "--key", KEY, "--channel", channel])
+                .args(["--count", &count.to_string()]);
+            cmd
+        };
+        let mut sub = Proc::spawn(common("sub"), format!("{} subscriber", peer.name))?;
+        let ready = sub.line(deadline)?;
+        if ready != "ready" {
+            return Err(format!("{} subscriber printed `{ready}`", peer.name).into());
+        }
+        let mut publish = common("pub");
+        publish.args(["--window", &window.to_string()]);
+        if let Some(r) = rate {
+            publish.args(["--rate", &r.to_string()]);
+        }
+        let mut publisher = Proc::spawn(publish, format!("{} publisher", peer.name))?;
+        let p = publisher.result(deadline)?;
+        let s = sub.result(deadline)?;
+        let n = count as f64;
+        let elapsed_s = (num(&s, "last_us")? - num(&p, "start_us")?) / 1e6;
+        let cpu_us =
+            |v: &Value| -> Result<f64> { Ok(num(v, "cpu_ticks")? / ticks_per_s * 1e6 / n) };
+        Ok(Run {
+            count,
+            rate: n / elapsed_s.max(1e-6),
+            p50_ms: num(&s, "p50_us")? / 1e3,
+            p99_ms: num(&s, "p99_us")? / 1e3,
+            pub_cpu_us: cpu_us(&p)?,
+            sub_cpu_us: cpu_us(&s)?,
+        })
+    }
+
+    fn build(root: &Path, js: &Path) -> Result {
+        let mut builds: Vec<(&str, &str)> = vec![("ably-blocking", "bench_service")];
+        for peer in PEERS {
+            if let Kind::Rust { package, example } = peer.kind {
+                builds.push((package, example));
+            }
+        }
+        for (package, example) in builds {
+            eprintln!("bench client: building {package} example {example} (release)");
+            let mut cargo = crate::cargo_command();
+            cargo
+                .args([
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    package,
+                    "--example",
+                    example,
+                ])
+                .current_dir(root);
+            super::run_status(
+                &mut cargo,
+                &format!("cargo build -p {package} --example {example}"),
+            )?;
+        }
+        if !js.join("node_modules/ably/package.json").is_file() {
+            eprintln!("bench client: npm ci in {}", js.display());
+            super::run_status(Command::new("npm").arg("ci").current_dir(js), "npm ci")?;
+        }
+        Ok(())
+    }
+
+    fn start_service(release: &Path) -> Result<(Service, String)> {
+        let bin = release
+            .join("examples")
+            .join(format!("bench_service{}", std::env::consts::EXE_SUFFIX));
+        let mut child = Command::new(&bin)
+            .args(["--key", KEY])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout from the service")?;
+        let service = Service(child);
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first)?;
+        let addr = first
+            .trim()
+            .strip_prefix("ably-local listening on http://")
+            .ok_or_else(|| format!("unexpected first line from the service: {first:?}"))?;
+        let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
+        Ok((service, port))
+    }
+
+    fn clock_ticks() -> f64 {
+        let text = super::command_output("getconf", &["CLK_TCK"]);
+        text.trim().parse().unwrap_or(100.0)
+    }
+
+    /// `cargo xtask bench client`.
+    pub(super) fn run(args: &[String]) -> Result {
+        let opts = Options::parse(args)?;
+        let started = Instant::now();
+        let root = crate::workspace_root();
+        let js = root.join("xtask").join("js");
+        let release: PathBuf = crate::target_dir().join("release");
+        build(&root, &js)?;
+        let load_at_start = super::load_average();
+        let (service, port) = start_service(&release)?;
+        let ticks = clock_ticks();
+        let fixed_count = opts.rate * opts.seconds;
+        let mut saturation = Vec::new();
+        let mut fixed = Vec::new();
+        let id = std::process::id();
+        for peer in PEERS {
+            eprintln!(
+                "bench client: {} at saturation ({} messages)",
+                peer.name, opts.count
+            );
+            let channel = format!("bench-{}-sat-{id}", peer.name);
+            let run = phase(
+                peer,
+                &release,
+                &js,
+                &port,
+                &channel,
+                opts.count,
+                opts.window,
+                None,
+                ticks,
+            )?;
+            saturation.push(run);
+        }
+        for peer in PEERS {
+            eprintln!(
+                "bench client: {} at {} messages/s for {} s",
+                peer.name, opts.rate, opts.seconds
+            );
+            let channel = format!("bench-{}-rate-{id}", peer.name);
+            let run = phase(
+                peer,
+                &release,
+                &js,
+                &port,
+                &channel,
+                fixed_count,
+                opts.rate_window,
+                Some(opts.rate),
+                ticks,
+            )?;
+            fixed.push(run);
+        }
+        drop(service);
+        let mut env = super::versions(&js);
+        env.load = format!("{load_at_start} at start, {} at end", super::load_average());
+        let report = render(
+            &opts,
+            &saturation,
+            &fixed,
+            &env,
+            ticks,
+            started.elapsed().as_secs_f64(),
+        );
+        println!("\n{report}");
+        let out = crate::target_dir().join("bench-client.md");
+        std::fs::write(&out, &report).map_err(|e| format!("writing {}: {e}", out.display()))?;
+        eprintln!("bench client: wrote {}", out.display());
+        let _ = std::io::stdout().flush();
+        Ok(())
+    }
+
+    fn ratio(ours: f64, theirs: f64) -> String {
+        if theirs > 0.0 {
+            format!("{:.2}x", ours / theirs)
+        } else {
+            "–".to_owned()
+        }
+    }
+
+    fn render(
+        opts: &Options,
+        saturation: &[Run],
+        fixed: &[Run],
+        v: &super::Versions,
+        ticks: f64,
+        elapsed_s: f64,
+    ) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "### Client adapters vs ably-js {}\n", v.ably_js);
+        let _ = writeln!(s, "- date: {}", v.date);
+        let _ = writeln!(s, "- CPU: {} ({} logical CPUs)", v.cpu, v.cpus);
+        let _ = writeln!(s, "- load average (1 min): {}", v.load);
+        let _ = writeln!(s, "- {}; node {}; ably-js {}", v.rustc, v.node, v.ably_js);
+        let _ = writeln!(
+            s,
+            "- one publisher and one subscriber process per client, MessagePack, echo off, \
+             64-byte string messages on one channel; saturation: {} messages, at most {} \
+             publishes awaiting their ACK; fixed rate: {}/s for {} s, at most {} awaiting; \
+             CPU = user + system time of the process (/proc/self/stat, 1/{} s ticks) per \
+             message.\n",
+            opts.count, opts.window, opts.rate, opts.seconds, opts.rate_window, ticks
+        );
+        let _ = writeln!(
+            s,
+            "| client | msgs/s (saturation) | pub CPU µs/msg | sub CPU µs/msg | p50 ms | p99 ms \
+             | pub CPU µs/msg (fixed rate) | sub CPU µs/msg (fixed rate) |"
+        );
+        let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|");
+        for ((peer, sat), fix) in PEERS.iter().zip(saturation).zip(fixed) {
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+                peer.name,
+                sat.rate,
+                sat.pub_cpu_us,
+                sat.sub_cpu_us,
+                fix.p50_ms,
+                fix.p99_ms,
+                fix.pub_cpu_us,
+                fix.sub_cpu_us
+            );
+        }
+        let reference = PEERS
+            .iter()
+            .position(Peer::is_reference)
+            .map(|i| (&saturation[i], &fixed[i]));
+        let mut verdicts = Vec::new();
+        if let Some((js_sat, js_fix)) = reference {
+            let _ = writeln!(
+                s,
+                "\nRatios against ably-js (ours / ably-js; CPU target <= 0.33x, throughput >= 1x, p99 <= 1x):\n"
+            );
+            let _ = writeln!(
+                s,
+                "| client | msgs/s | pub CPU | sub CPU | p99 | pub CPU (fixed rate) | sub CPU (fixed rate) |"
+            );
+            let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|");
+            for ((peer, sat), fix) in PEERS.iter().zip(saturation).zip(fixed) {
+                if peer.is_reference() {
+                    continue;
+                }
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    peer.name,
+                    ratio(sat.rate, js_sat.rate),
+                    ratio(sat.pub_cpu_us, js_sat.pub_cpu_us),
+                    ratio(sat.sub_cpu_us, js_sat.sub_cpu_us),
+                    ratio(fix.p99_ms, js_fix.p99_ms),
+                    ratio(fix.pub_cpu_us, js_fix.pub_cpu_us),
+                    ratio(fix.sub_cpu_us, js_fix.sub_cpu_us),
+                );
+                let mut missed = Vec::new();
+                let cpu = [
+                    (
+                        "publisher CPU at saturation",
+                        sat.pub_cpu_us,
+                        js_sat.pub_cpu_us,
+                    ),
+                    (
+                        "subscriber CPU at saturation",
+                        sat.sub_cpu_us,
+                        js_sat.sub_cpu_us,
+                    ),
+                    (
+                        "publisher CPU at the fixed rate",
+                        fix.pub_cpu_us,
+                        js_fix.pub_cpu_us,
+                    ),
+                    (
+                        "subscriber CPU at the fixed rate",
+                        fix.sub_cpu_us,
+                        js_fix.sub_cpu_us,
+                    ),
+                ];
+                for (what, ours, theirs) in cpu {
+                    if ours > theirs * TARGET_CPU_RATIO {
+                        missed.push(what.to_owned());
+                    }
+                }
+                if sat.rate < js_sat.rate {
+                    missed.push("throughput".to_owned());
+                }
+                if fix.p99_ms > js_fix.p99_ms {
+                    missed.push("p99".to_owned());
+                }
+                verdicts.push(if missed.is_empty() {
+                    format!("{}: meets every target.", peer.name)
+                } else {
+                    format!("{}: misses {}.", peer.name, missed.join(", "))
+                });
+            }
+        }
+        let _ = writeln!(s);
+        for line in verdicts {
+            let _ = writeln!(s, "{line}");
+        }
+        let total: u64 = saturation.iter().chain(fixed).map(|r| r.count).sum();
+        let _ = writeln!(
+            s,
+            "\n{total} messages in all; total wall time of the run: {elapsed_s:.0} s."
+        );
+        s
     }
 }
 

@@ -4,8 +4,11 @@
 //! Builds and starts `ably-local --listen 127.0.0.1:0` as a child, reads
 //! its address from the first line it prints, installs the npm packages if
 //! `xtask/js/node_modules` is missing, runs each scenario script in
-//! `xtask/js/interop/` with `node` (env `ABLY_LOCAL_PORT`, `ABLY_LOCAL_KEY`),
-//! and prints `N passed, M failed` last. Exits non-zero when one fails.
+//! `xtask/js/interop/` with `node` (env `ABLY_LOCAL_PORT`, `ABLY_LOCAL_KEY`,
+//! and `ABLY_RUST_PEER`: the path of the `interop_peer` example of
+//! ably-blocking, this project's client for the scenarios that pair it
+//! with ably-js), and prints `N passed, M failed` last. Exits non-zero
+//! when one fails.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -27,6 +30,7 @@ const SCENARIOS: &[&str] = &[
     "capability",
     "rewind",
     "encrypted",
+    "encrypted_rust",
     "rest",
     "sse",
     "sse_presence",
@@ -146,6 +150,24 @@ pub(crate) fn run(args: &[String]) -> Result {
             .current_dir(&root),
         "cargo build -p ably-local",
     )?;
+    eprintln!("interop: building the Rust peer (ably-blocking example interop_peer)");
+    run_checked(
+        crate::cargo_command()
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "ably-blocking",
+                "--example",
+                "interop_peer",
+            ])
+            .current_dir(&root),
+        "cargo build -p ably-blocking --example interop_peer",
+    )?;
+    let peer = target_dir()
+        .join("debug")
+        .join("examples")
+        .join(format!("interop_peer{}", std::env::consts::EXE_SUFFIX));
     if !js.join("node_modules").join("ably").exists() {
         eprintln!("interop: npm ci in {}", js.display());
         run_checked(
@@ -193,6 +215,7 @@ pub(crate) fn run(args: &[String]) -> Result {
             .current_dir(&js)
             .env("ABLY_LOCAL_PORT", &port)
             .env("ABLY_LOCAL_KEY", KEY)
+            .env("ABLY_RUST_PEER", &peer)
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot run node: {e}"))?;

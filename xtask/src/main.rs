@@ -30,6 +30,10 @@ tasks:
   bench fanout
       ably-local fan-out (1/10/100 subscribers, JSON and msgpack) against a
       raw WebSocket broadcast, and idle connections; prints a markdown table.
+  bench client [--count N] [--window W] [--rate R] [--seconds S] [--rate-window W]
+      Our clients (one example binary per adapter) against ably-js through
+      an ably-local: messages/s at saturation, latency at a fixed rate, CPU
+      per message of each client process; writes target/bench-client.md.
   interop [SCENARIO...]
       The official ably-js SDK against ably-local: every scenario in
       xtask/js/interop (or those named); prints `N passed, M failed`.

@@ -34,6 +34,7 @@
 //! | [`Subscription`] | `recv()`, `recv_timeout()`, `try_recv()`, and `Iterator`; dropping it unsubscribes |
 //! | [`Page`] | `items`, `has_next()`, `next()`, `first()` |
 //! | [`Error`] | one type carrying Ably's `ErrorInfo`: `code()`, `status_code()`, `message()` |
+//! | [`sse`] | `subscribe(&options, channels, SseOptions)` -> [`SseStream`](sse::SseStream): messages and presence events over SSE or HTTP streaming where WebSocket is blocked, resumed by event id after drops |
 //!
 //! Operations that the service acknowledges (attach, publish, presence,
 //! ping, REST calls) block until the answer and return a `Result`.
@@ -105,6 +106,7 @@ mod handle;
 mod options;
 mod realtime;
 mod rest;
+pub mod sse;
 mod subscription;
 
 pub use ably_proto::adapter::PageItem;

@@ -15,6 +15,9 @@
 //! - [`auth`]: token types, capabilities, TokenRequest signing (RSA9);
 //! - [`rest`]: the REST API as plain request and response values, host
 //!   fallback and pagination (RSC, RSL, RSP);
+//! - [`sse`]: the SSE and raw HTTP streaming API: parsers of both
+//!   renderings, envelope decoding, stream URLs, and a session that
+//!   resumes by event id across reconnections;
 //! - [`ErrorInfo`] and the Ably error codes.
 //!
 //! Receiving a frame:
@@ -47,6 +50,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod rest;
+pub mod sse;
 pub mod wire;
 
 pub use channel_options::ChannelOptions;

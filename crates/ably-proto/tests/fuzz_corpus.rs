@@ -73,3 +73,8 @@ fn decode_payload_corpus() {
 fn client_reducer_corpus() {
     replay("client_reducer", fuzz_checks::client_reducer);
 }
+
+#[test]
+fn sse_parser_corpus() {
+    replay("sse_parser", ably_proto::sse::fuzz::check);
+}
