@@ -29,6 +29,7 @@ const SCENARIOS: &[&str] = &[
     "encrypted",
     "rest",
     "sse",
+    "sse_presence",
 ];
 
 /// Scripts in interop/ that are not scenarios.

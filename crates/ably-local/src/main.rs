@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use ably_local::hub::HubConfig;
 use ably_local::server::{Config, Server};
 
 const USAGE: &str = "\
 usage: ably-local [--listen ADDR] [--key APPID.KEYID:SECRET]... [--data-dir DIR]
+                  [LIMIT FLAGS]
 
 An Ably-compatible realtime service (WebSocket protocol v2-v6, JSON and
 MessagePack) for development and tests.
@@ -24,33 +26,229 @@ options:
   -h, --help      this text
   -V, --version   the version
 
+limits (DUR: ms, or with a unit: 500ms, 30s, 2m, 72h; BYTES: a number,
+or with KiB or MiB; each also read from the env var named, a flag wins):
+  --connection-state-ttl DUR    how long a dropped connection can resume
+                                [ABLY_LOCAL_CONNECTION_STATE_TTL] (2m)
+  --heartbeat-interval DUR      heartbeats and maxIdleInterval
+                                [ABLY_LOCAL_HEARTBEAT_INTERVAL] (15s)
+  --remain-present-for DUR      members of a dropped connection stay
+                                [ABLY_LOCAL_REMAIN_PRESENT_FOR] (15s)
+  --max-message-size BYTES      maxMessageSize [ABLY_LOCAL_MAX_MESSAGE_SIZE]
+                                (65536)
+  --max-frame-size BYTES        maxFrameSize [ABLY_LOCAL_MAX_FRAME_SIZE]
+                                (524288)
+  --max-inbound-rate N          frames/s per connection
+                                [ABLY_LOCAL_MAX_INBOUND_RATE] (1000)
+  --max-presence-members N      members per channel
+                                [ABLY_LOCAL_MAX_PRESENCE_MEMBERS] (2000)
+  --history-ttl DUR             history kept per channel
+                                [ABLY_LOCAL_HISTORY_TTL] (2m)
+  --history-max-messages N      [ABLY_LOCAL_HISTORY_MAX_MESSAGES] (1000)
+  --history-max-bytes BYTES     [ABLY_LOCAL_HISTORY_MAX_BYTES] (8MiB)
+  --persisted-history-ttl DUR   the same in persisted namespaces
+                                [ABLY_LOCAL_PERSISTED_HISTORY_TTL] (72h)
+  --persisted-history-max-messages N
+                                [ABLY_LOCAL_PERSISTED_HISTORY_MAX_MESSAGES]
+                                (10000)
+  --persisted-history-max-bytes BYTES
+                                [ABLY_LOCAL_PERSISTED_HISTORY_MAX_BYTES]
+                                (64MiB)
+
 The first line printed is `ably-local listening on http://ADDR`.
 Ctrl-C or SIGTERM tells every client DISCONNECTED and stops.";
 
-fn parse_args() -> Result<Option<Config>, String> {
+/// How a limit's value is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// ms, or a number with `ms`, `s`, `m` or `h`.
+    Duration,
+    /// bytes, or a number with `KiB` or `MiB`.
+    Bytes,
+    /// A plain count.
+    Count,
+}
+
+/// A limit of [`HubConfig`] settable by a flag and an env var.
+struct Limit {
+    flag: &'static str,
+    env: &'static str,
+    unit: Unit,
+    /// Whether 0 is allowed.
+    zero: bool,
+    set: fn(&mut HubConfig, u64),
+}
+
+fn ms(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn count(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+const LIMITS: &[Limit] = &[
+    Limit {
+        flag: "--connection-state-ttl",
+        env: "ABLY_LOCAL_CONNECTION_STATE_TTL",
+        unit: Unit::Duration,
+        zero: false,
+        set: |c, v| c.connection_state_ttl_ms = v,
+    },
+    Limit {
+        flag: "--heartbeat-interval",
+        env: "ABLY_LOCAL_HEARTBEAT_INTERVAL",
+        unit: Unit::Duration,
+        zero: false,
+        set: |c, v| c.heartbeat_interval_ms = v,
+    },
+    Limit {
+        flag: "--remain-present-for",
+        env: "ABLY_LOCAL_REMAIN_PRESENT_FOR",
+        unit: Unit::Duration,
+        zero: true,
+        set: |c, v| c.remain_present_for_ms = v,
+    },
+    Limit {
+        flag: "--max-message-size",
+        env: "ABLY_LOCAL_MAX_MESSAGE_SIZE",
+        unit: Unit::Bytes,
+        zero: false,
+        set: |c, v| c.max_message_size = count(v),
+    },
+    Limit {
+        flag: "--max-frame-size",
+        env: "ABLY_LOCAL_MAX_FRAME_SIZE",
+        unit: Unit::Bytes,
+        zero: false,
+        set: |c, v| c.max_frame_size = count(v),
+    },
+    Limit {
+        flag: "--max-inbound-rate",
+        env: "ABLY_LOCAL_MAX_INBOUND_RATE",
+        unit: Unit::Count,
+        zero: false,
+        set: |c, v| c.max_inbound_rate = u32::try_from(v).unwrap_or(u32::MAX),
+    },
+    Limit {
+        flag: "--max-presence-members",
+        env: "ABLY_LOCAL_MAX_PRESENCE_MEMBERS",
+        unit: Unit::Count,
+        zero: true,
+        set: |c, v| c.max_presence_members = count(v),
+    },
+    Limit {
+        flag: "--history-ttl",
+        env: "ABLY_LOCAL_HISTORY_TTL",
+        unit: Unit::Duration,
+        zero: false,
+        set: |c, v| c.retention.max_age_ms = ms(v),
+    },
+    Limit {
+        flag: "--history-max-messages",
+        env: "ABLY_LOCAL_HISTORY_MAX_MESSAGES",
+        unit: Unit::Count,
+        zero: true,
+        set: |c, v| c.retention.max_messages = count(v),
+    },
+    Limit {
+        flag: "--history-max-bytes",
+        env: "ABLY_LOCAL_HISTORY_MAX_BYTES",
+        unit: Unit::Bytes,
+        zero: true,
+        set: |c, v| c.retention.max_bytes = count(v),
+    },
+    Limit {
+        flag: "--persisted-history-ttl",
+        env: "ABLY_LOCAL_PERSISTED_HISTORY_TTL",
+        unit: Unit::Duration,
+        zero: false,
+        set: |c, v| c.retention.persisted_max_age_ms = ms(v),
+    },
+    Limit {
+        flag: "--persisted-history-max-messages",
+        env: "ABLY_LOCAL_PERSISTED_HISTORY_MAX_MESSAGES",
+        unit: Unit::Count,
+        zero: true,
+        set: |c, v| c.retention.persisted_max_messages = count(v),
+    },
+    Limit {
+        flag: "--persisted-history-max-bytes",
+        env: "ABLY_LOCAL_PERSISTED_HISTORY_MAX_BYTES",
+        unit: Unit::Bytes,
+        zero: true,
+        set: |c, v| c.retention.persisted_max_bytes = count(v),
+    },
+];
+
+/// Reads a limit's value: a number, with a unit where the limit has one.
+fn parse_value(limit: &Limit, text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale: u64 = match (limit.unit, unit.trim()) {
+        (_, "") => 1,
+        (Unit::Duration, "ms") => 1,
+        (Unit::Duration, "s") => 1000,
+        (Unit::Duration, "m") => 60_000,
+        (Unit::Duration, "h") => 3_600_000,
+        (Unit::Bytes, "KiB") => 1 << 10,
+        (Unit::Bytes, "MiB") => 1 << 20,
+        _ => 0,
+    };
+    let value = digits
+        .parse::<u64>()
+        .ok()
+        .filter(|_| scale > 0)
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|v| limit.zero || *v > 0);
+    value.ok_or_else(|| {
+        let what = match limit.unit {
+            Unit::Duration => "a duration (ms, or 500ms, 30s, 2m, 72h)",
+            Unit::Bytes => "a size in bytes (or with KiB, MiB)",
+            Unit::Count => "a whole number",
+        };
+        let zero = if limit.zero { "" } else { " above 0" };
+        format!("{} {text}: expected {what}{zero}", limit.flag)
+    })
+}
+
+/// Reads the command line (without the program name) and the environment.
+fn parse_args(
+    args: impl IntoIterator<Item = String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Config>, String> {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         ..Config::default()
     };
-    if let Ok(listen) = std::env::var("ABLY_LOCAL_LISTEN") {
+    if let Some(listen) = env("ABLY_LOCAL_LISTEN") {
         config.listen = listen
             .parse()
             .map_err(|e| format!("ABLY_LOCAL_LISTEN={listen}: {e}"))?;
     }
-    if let Ok(keys) = std::env::var("ABLY_LOCAL_KEY") {
+    if let Some(keys) = env("ABLY_LOCAL_KEY") {
         config.keys = keys
             .split([',', ' '])
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
             .collect();
     }
-    if let Ok(dir) = std::env::var("ABLY_LOCAL_DATA_DIR") {
+    if let Some(dir) = env("ABLY_LOCAL_DATA_DIR") {
         if !dir.is_empty() {
             config.data_dir = Some(dir.into());
         }
     }
+    for limit in LIMITS {
+        if let Some(text) = env(limit.env).filter(|t| !t.is_empty()) {
+            let v = parse_value(limit, &text).map_err(|e| format!("{}: {e}", limit.env))?;
+            (limit.set)(&mut config.hub, v);
+        }
+    }
     let mut cli_keys = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
@@ -77,7 +275,13 @@ fn parse_args() -> Result<Option<Config>, String> {
                 println!("ably-local {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+            other => match LIMITS.iter().find(|l| l.flag == other) {
+                Some(limit) => {
+                    let v = parse_value(limit, &value(limit.flag)?)?;
+                    (limit.set)(&mut config.hub, v);
+                }
+                None => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+            },
         }
     }
     if !cli_keys.is_empty() {
@@ -110,7 +314,7 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 fn main() -> ExitCode {
-    let config = match parse_args() {
+    let config = match parse_args(std::env::args().skip(1), |name| std::env::var(name).ok()) {
         Ok(Some(c)) => c,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
@@ -160,4 +364,91 @@ fn main() -> ExitCode {
         server.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        parse_args(args.iter().map(|a| (*a).to_owned()), |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .map(|c| c.expect("a config"))
+    }
+
+    #[test]
+    fn limits_come_from_flags_and_env_vars_and_a_flag_wins() {
+        let c = parse(
+            &[
+                "--connection-state-ttl",
+                "30s",
+                "--max-message-size=1KiB",
+                "--history-ttl",
+                "5m",
+                "--persisted-history-max-bytes",
+                "2MiB",
+                "--remain-present-for",
+                "0",
+            ],
+            &[
+                ("ABLY_LOCAL_CONNECTION_STATE_TTL", "1h"),
+                ("ABLY_LOCAL_HEARTBEAT_INTERVAL", "1500"),
+                ("ABLY_LOCAL_MAX_INBOUND_RATE", "50"),
+                ("ABLY_LOCAL_HISTORY_MAX_MESSAGES", "7"),
+            ],
+        )
+        .expect("config");
+        let h = &c.hub;
+        assert_eq!(h.connection_state_ttl_ms, 30_000, "the flag wins");
+        assert_eq!(h.heartbeat_interval_ms, 1500);
+        assert_eq!(h.remain_present_for_ms, 0);
+        assert_eq!(h.max_message_size, 1024);
+        assert_eq!(h.max_inbound_rate, 50);
+        assert_eq!(h.retention.max_age_ms, 300_000);
+        assert_eq!(h.retention.max_messages, 7);
+        assert_eq!(h.retention.persisted_max_bytes, 2 << 20);
+        // Untouched limits keep the defaults.
+        let d = HubConfig::default();
+        assert_eq!(h.max_frame_size, d.max_frame_size);
+        assert_eq!(
+            h.retention.persisted_max_age_ms,
+            d.retention.persisted_max_age_ms
+        );
+        assert_eq!(
+            parse(&[], &[]).expect("config").hub.max_message_size,
+            65_536
+        );
+    }
+
+    #[test]
+    fn bad_limit_values_are_refused_with_the_flag_named() {
+        for (args, env) in [
+            (vec!["--connection-state-ttl", "0"], vec![]),
+            (vec!["--heartbeat-interval", "soon"], vec![]),
+            (vec!["--max-message-size", "10s"], vec![]),
+            (vec!["--max-inbound-rate", "1KiB"], vec![]),
+            (vec!["--history-ttl", "-5"], vec![]),
+            (vec!["--max-frame-size"], vec![]),
+            (vec![], vec![("ABLY_LOCAL_MAX_MESSAGE_SIZE", "big")]),
+        ] {
+            let e = parse(&args, &env).expect_err("refused");
+            assert!(
+                e.contains("--") || e.contains("ABLY_LOCAL_"),
+                "{args:?} {env:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_limit_is_in_the_usage_text() {
+        for limit in LIMITS {
+            assert!(USAGE.contains(limit.flag), "{}", limit.flag);
+            assert!(USAGE.contains(limit.env), "{}", limit.env);
+        }
+    }
 }

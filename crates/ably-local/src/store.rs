@@ -26,8 +26,8 @@ use redb::{Database, Durability, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{
-    Broker, ChannelKey, EventBody, HistoryPage, HistoryQuery, LocalBroker, LogState, Now,
-    Retention, SavedApp, Since, StoredEvent,
+    AppLimits, Broker, ChannelKey, EventBody, HistoryPage, HistoryQuery, LocalBroker, LogState,
+    Now, Retention, SavedApp, Since, StoredEvent,
 };
 
 /// The file name inside the data directory.
@@ -128,7 +128,12 @@ impl PersistentBroker {
             for row in rx.open_table(APPS)?.iter()? {
                 let (_, v) = row?;
                 match serde_json::from_slice::<SavedApp>(v.value()) {
-                    Ok(app) => saved_apps.push(app),
+                    Ok(app) => {
+                        // The app's history limits apply before its logs
+                        // are loaded and trimmed.
+                        inner.set_limits(&app.id, &app.limits);
+                        saved_apps.push(app);
+                    }
                     Err(e) => report("an app", e),
                 }
             }
@@ -359,6 +364,10 @@ impl Broker for PersistentBroker {
         self.inner.recent_messages(now, channel, limit, not_before)
     }
 
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>> {
+        self.inner.retained(now, channel)
+    }
+
     fn expire(&mut self, now: Now) {
         self.inner.expire(now);
         self.sync(true);
@@ -377,6 +386,11 @@ impl Broker for PersistentBroker {
             Err(e) => report("encode namespaces", e),
         }
         self.inner.set_persisted(app, namespaces);
+    }
+
+    fn set_limits(&mut self, app: &str, limits: &AppLimits) {
+        // Kept with the app (`save_app`), which the hub calls next.
+        self.inner.set_limits(app, limits);
     }
 
     fn remove_app(&mut self, app: &str) {

@@ -763,3 +763,127 @@ fn apps_are_separate() {
     let frames = net.open(3, "key=other.k:secret");
     assert_eq!(frames[0].error.as_ref().map(|e| e.code), Some(40101));
 }
+
+/// The codes of the NACKs among some frames (0 for an ACK), in order.
+fn acks(frames: &[ProtocolMessage]) -> Vec<u32> {
+    frames
+        .iter()
+        .filter_map(|f| match f.action {
+            Action::Ack => Some(0),
+            Action::Nack => Some(f.error.as_ref().map_or(1, |e| e.code)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn per_app_limits_from_post_apps_apply_to_that_app_only() {
+    let mut net = Net::new();
+    let app = net
+        .hub
+        .create_app(
+            net.now,
+            &json!({
+                "limits": {
+                    "presence": {"maxMembers": 2, "unknownKey": true},
+                    "message": {"maxSize": 100},
+                    "history": {"maxAge": 1000},
+                    "someFutureLimit": {"x": "y"}
+                },
+                "keys": [{}]
+            }),
+        )
+        .expect("app");
+    let key = app["keys"][0]["keyStr"].as_str().expect("key").to_owned();
+    net.formats.insert(1, Format::Json);
+    let frames = net.open(1, &format!("key={key}&v=6"));
+    let details = frames[0].connection_details.clone().expect("details");
+    assert_eq!(details.max_message_size, Some(100), "reported to the SDK");
+    net.attach(1, "room");
+
+    // presence.maxMembers 2: the third enter is refused with 91003; an
+    // update of a present member and a re-enter after a leave are fine.
+    for (serial, client) in ["a", "b", "c"].into_iter().enumerate() {
+        net.presence(
+            1,
+            "room",
+            serial as u64,
+            PresenceAction::Enter,
+            Some(client),
+            "x",
+        );
+    }
+    assert_eq!(acks(&net.take(1)), [0, 0, 91003]);
+    net.presence(1, "room", 3, PresenceAction::Update, Some("a"), "y");
+    net.presence(1, "room", 4, PresenceAction::Leave, Some("b"), "");
+    net.presence(1, "room", 5, PresenceAction::Enter, Some("c"), "x");
+    assert_eq!(acks(&net.take(1)), [0, 0, 0]);
+    assert_eq!(
+        net.hub
+            .presence_members(app["appId"].as_str().expect("id"), "room")
+            .len(),
+        2
+    );
+
+    // message.maxSize 100: a 101-byte publish is refused with 40009.
+    net.publish(1, "room", 6, vec![Message::new("n", "x".repeat(100))]);
+    net.publish(1, "room", 7, vec![Message::new("n", "x".repeat(99))]);
+    assert_eq!(acks(&net.take(1)), [40009, 0]);
+
+    // The server's own app keeps the hub-wide limits.
+    let d = net.connect(2, "").connection_details.expect("details");
+    assert_eq!(d.max_message_size, Some(65_536));
+    net.attach(2, "room");
+    for (serial, client) in ["a", "b", "c"].into_iter().enumerate() {
+        net.presence(
+            2,
+            "room",
+            serial as u64,
+            PresenceAction::Enter,
+            Some(client),
+            "x",
+        );
+    }
+    net.publish(2, "room", 3, vec![Message::new("n", "x".repeat(1000))]);
+    assert_eq!(acks(&net.take(2)), [0, 0, 0, 0]);
+
+    // history.maxAge 1000 ms: gone after a second there, kept here.
+    let history = |net: &mut Net, key: &str| {
+        let creds = ably_local::hub::RestCredentials {
+            authorization: None,
+            query: format!("key={}", key.replace(':', "%3A")),
+        };
+        net.hub
+            .rest_history(
+                net.now,
+                &creds,
+                "room",
+                ably_local::hub::HistoryKind::Messages,
+            )
+            .expect("history")
+            .0
+            .items
+            .len()
+    };
+    assert_eq!((history(&mut net, &key), history(&mut net, KEY)), (1, 1));
+    net.advance(1_500);
+    assert_eq!((history(&mut net, &key), history(&mut net, KEY)), (0, 1));
+}
+
+#[test]
+fn per_app_limits_of_the_wrong_type_are_refused() {
+    let mut net = Net::new();
+    for limits in [
+        json!(250),
+        json!({"presence": []}),
+        json!({"presence": {"maxMembers": "250"}}),
+        json!({"message": {"maxSize": -5}}),
+        json!({"history": {"maxAge": 1.5}}),
+    ] {
+        let e = net
+            .hub
+            .create_app(net.now, &json!({ "limits": limits }))
+            .expect_err("refused");
+        assert_eq!((e.code, e.status_code), (40000, Some(400)), "{limits}");
+    }
+}

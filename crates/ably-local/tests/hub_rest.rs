@@ -297,3 +297,242 @@ fn a_multi_channel_stream_resumes_every_channel_from_its_own_position() {
     let data: Vec<&str> = got.iter().map(|(_, _, d)| d.as_str()).collect();
     assert_eq!(data, ["a4"]);
 }
+
+/// Every message and presence event a stream got: (id, channel, what),
+/// `what` being the message data or `action:clientId` of presence.
+fn stream_items(out: &[Output], t: TransportId) -> Vec<(String, String, String)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Stream {
+                transport,
+                item: StreamItem::Event(e),
+            } if *transport == t => {
+                let what = match e.event {
+                    StreamEventKind::Message => e.data["data"].as_str()?.to_owned(),
+                    StreamEventKind::Presence => format!(
+                        "{}:{}",
+                        e.data["action"],
+                        e.data["clientId"].as_str().unwrap_or_default()
+                    ),
+                    _ => return None,
+                };
+                Some((
+                    e.id.clone().unwrap_or_default(),
+                    e.data["channel"].as_str().unwrap_or_default().to_owned(),
+                    what,
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A realtime connection on transport `t`, attached to `channels`.
+fn realtime(hub: &mut Hub, now: Now, t: u64, channels: &[&str]) {
+    hub.handle(
+        now,
+        Input::Open {
+            transport: TransportId(t),
+            request: ably_local::hub::ConnectRequest {
+                query: format!("key={KEY}&v=6"),
+                authorization: None,
+            },
+        },
+    );
+    for c in channels {
+        frame(hub, now, t, json!({"action": 10, "channel": c}));
+    }
+    drain(hub);
+}
+
+fn frame(hub: &mut Hub, now: Now, t: u64, pm: serde_json::Value) {
+    hub.handle(
+        now,
+        Input::Frame {
+            transport: TransportId(t),
+            data: pm.to_string().into_bytes().into(),
+        },
+    );
+}
+
+/// Presence of `client` on `channel` from realtime transport `t`.
+fn presence(hub: &mut Hub, now: Now, t: u64, serial: u64, channel: &str, action: u8, client: &str) {
+    frame(
+        hub,
+        now,
+        t,
+        json!({"action": 14, "channel": channel, "msgSerial": serial,
+               "presence": [{"action": action, "clientId": client, "data": "d"}]}),
+    );
+}
+
+fn publish_at(hub: &mut Hub, now: Now, channel: &str, data: &[&str]) {
+    let messages = data.iter().map(|d| Message::new("n", *d)).collect();
+    hub.rest_publish(now, &creds(""), channel, messages)
+        .expect("publish");
+}
+
+fn whats(items: &[(String, String, String)], channel: &str) -> Vec<String> {
+    items
+        .iter()
+        .filter(|(_, c, _)| c == channel)
+        .map(|(_, _, w)| w.clone())
+        .collect()
+}
+
+#[test]
+fn a_resume_in_one_millisecond_is_exact_and_replays_presence() {
+    // Everything below happens in the same millisecond: only serials tell
+    // the events apart.
+    let mut hub = hub();
+    let now = at(5);
+    realtime(&mut hub, now, 100, &["a", "c"]);
+    let s1 = TransportId(1);
+    open_stream(&mut hub, now, s1, "channels=a,b");
+    publish_at(&mut hub, now, "a", &["a1"]);
+    presence(&mut hub, now, 100, 0, "a", 2, "x"); // ENTER
+    publish_at(&mut hub, now, "b", &["b1"]);
+    publish_at(&mut hub, now, "a", &["a2", "a3"]);
+    let live = stream_items(&drain(&mut hub), s1);
+    let got: Vec<&str> = live.iter().map(|(_, _, w)| w.as_str()).collect();
+    assert_eq!(got, ["a1", "2:x", "b1", "a2", "a3"]);
+    hub.handle(now, Input::Closed { transport: s1 });
+
+    // Away, still in that millisecond: a message, presence, more messages.
+    publish_at(&mut hub, now, "b", &["b2"]);
+    presence(&mut hub, now, 100, 1, "a", 4, "x"); // UPDATE
+    publish_at(&mut hub, now, "a", &["a4"]);
+    drain(&mut hub);
+    let missed = [("a", "4:x"), ("a", "a4"), ("b", "b2")];
+
+    // From every id: exactly what came after it on each channel.
+    for (k, (id, _, _)) in live.iter().enumerate() {
+        let t = TransportId(10 + k as u64);
+        let got = stream_items(
+            &open_stream(&mut hub, now, t, &format!("channels=a,b&lastEvent={id}")),
+            t,
+        );
+        for channel in ["a", "b"] {
+            let mut expected: Vec<String> = live[k + 1..]
+                .iter()
+                .filter(|(_, c, _)| c == channel)
+                .map(|(_, _, w)| w.clone())
+                .collect();
+            expected.extend(
+                missed
+                    .iter()
+                    .filter(|(c, _)| *c == channel)
+                    .map(|(_, w)| (*w).to_owned()),
+            );
+            assert_eq!(whats(&got, channel), expected, "after #{k} on {channel}");
+        }
+        hub.handle(now, Input::Closed { transport: t });
+    }
+
+    // A channel the earlier stream did not have replays its messages and
+    // presence from the id's time on (it sent none of them before).
+    publish_at(&mut hub, now, "c", &["c1"]);
+    presence(&mut hub, now, 100, 2, "c", 2, "y");
+    publish_at(&mut hub, at(4), "c", &["c0 (in the past)"]);
+    drain(&mut hub);
+    let last = &live[4].0;
+    let t = TransportId(30);
+    let got = stream_items(
+        &open_stream(
+            &mut hub,
+            now,
+            t,
+            &format!("channels=a,b,c&lastEvent={last}"),
+        ),
+        t,
+    );
+    assert_eq!(whats(&got, "a"), ["4:x", "a4"]);
+    assert_eq!(whats(&got, "b"), ["b2"]);
+    assert_eq!(whats(&got, "c"), ["c1", "2:y"]);
+}
+
+#[test]
+fn a_resume_past_trimmed_history_sends_what_is_kept_after_the_position() {
+    let mut hub = Hub::new(HubConfig {
+        retention: ably_local::hub::Retention {
+            max_messages: 3,
+            ..Default::default()
+        },
+        ..HubConfig::default()
+    });
+    hub.add_app_with_key("app", KEY).expect("key");
+    let s1 = TransportId(1);
+    open_stream(&mut hub, at(0), s1, "channel=t");
+    publish_at(&mut hub, at(1), "t", &["m1"]);
+    let id = stream_items(&drain(&mut hub), s1)[0].0.clone();
+    assert!(id.contains('@'), "a single-channel id is a serial: {id}");
+    hub.handle(at(2), Input::Closed { transport: s1 });
+    for i in 2..=6 {
+        publish_at(&mut hub, at(i), "t", &[&format!("m{i}")]);
+    }
+    drain(&mut hub);
+    // m2 and m3 were dropped (3 kept): the rest, and nothing before.
+    let s2 = TransportId(2);
+    let got = stream_items(
+        &open_stream(&mut hub, at(7), s2, &format!("channel=t&lastEvent={id}")),
+        s2,
+    );
+    assert_eq!(whats(&got, "t"), ["m4", "m5", "m6"]);
+}
+
+#[test]
+fn channel_params_in_names_rewind_each_channel() {
+    let mut hub = hub();
+    for (ms, n) in [(0, 1), (1_000, 2), (2_000, 3)] {
+        for channel in ["a", "b", "c"] {
+            publish_at(&mut hub, at(ms), channel, &[&format!("{channel}{n}")]);
+        }
+    }
+    drain(&mut hub);
+    let s1 = TransportId(1);
+    let got = stream_items(
+        &open_stream(
+            &mut hub,
+            at(2_500),
+            s1,
+            "channels=%5B%3Frewind%3D1%5Da,[?rewind=2s]b,c&rewind=3",
+        ),
+        s1,
+    );
+    assert_eq!(whats(&got, "a"), ["a3"]);
+    assert_eq!(whats(&got, "b"), ["b2", "b3"]);
+    assert_eq!(whats(&got, "c"), ["c1", "c2", "c3"]);
+    // The stream is on the channels themselves: live messages and ids.
+    publish_at(&mut hub, at(2_600), "a", &["a4"]);
+    let live = stream_items(&drain(&mut hub), s1);
+    assert_eq!(whats(&live, "a"), ["a4"]);
+    hub.handle(at(2_700), Input::Closed { transport: s1 });
+    publish_at(&mut hub, at(2_800), "b", &["b4"]);
+    let s2 = TransportId(2);
+    let got = stream_items(
+        &open_stream(
+            &mut hub,
+            at(2_900),
+            s2,
+            &format!("channels=[?rewind=5]a,b,c&lastEvent={}", live[0].0),
+        ),
+        s2,
+    );
+    assert_eq!(
+        whats(&got, "a"),
+        Vec::<String>::new(),
+        "resumed, not rewound"
+    );
+    assert_eq!(whats(&got, "b"), ["b4"]);
+    // A bad rewind in a name refuses the stream.
+    let out = open_stream(
+        &mut hub,
+        at(3_000),
+        TransportId(3),
+        "channels=[?rewind=soon]a",
+    );
+    assert!(
+        matches!(&out[0], Output::Stream { item: StreamItem::Refused(e), .. } if e.code == 40003),
+        "{out:?}"
+    );
+}

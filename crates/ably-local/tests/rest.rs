@@ -282,6 +282,7 @@ fn test_app_setup() -> Value {
         Ok(text) => serde_json::from_str::<Value>(&text).expect("json")["post_apps"].clone(),
         // Without ably-common, a spec of the same shape.
         Err(_) => json!({
+            "limits": {"presence": {"maxMembers": 250}},
             "keys": [{}, {"capability": "{\"*\":[\"subscribe\"]}"}],
             "namespaces": [{"id": "persisted", "persisted": true}],
             "channels": [{"name": "persisted:presence_fixtures", "presence": [
@@ -350,6 +351,26 @@ async fn test_apps_are_provisioned_with_presence_fixtures_and_deleted() {
     .await;
     assert!(r.header("link").is_some_and(|l| l.contains("rel=\"next\"")));
 
+    // The spec's limits: presence.maxMembers (250 in ably-common's file).
+    let max = spec["limits"]["presence"]["maxMembers"]
+        .as_u64()
+        .expect("maxMembers") as usize;
+    assert_eq!(
+        enter_members(&server, &first, max).await,
+        (None, None),
+        "{max} members fit"
+    );
+    assert_eq!(
+        enter_members(&server, &first, max + 1).await,
+        (Some(91003), None),
+        "one more is refused"
+    );
+    assert_eq!(
+        enter_members(&server, KEY, max + 1).await,
+        (None, None),
+        "other apps keep the hub-wide limit"
+    );
+
     // The other apps and the server's own key are not affected by this one.
     let r = get(
         &server,
@@ -375,6 +396,57 @@ async fn test_apps_are_provisioned_with_presence_fixtures_and_deleted() {
     let r = get(&server, "/channels/x/messages", &auth).await;
     assert_eq!((r.status, r.error_code()), (401, 40101));
     server.shutdown().await;
+}
+
+/// Over a new WebSocket with `key`: attaches `members-{n}` and enters `n`
+/// members in one PRESENCE frame (enterClient); returns the NACK's error
+/// code (`None` for an ACK) and the code of any ERROR.
+async fn enter_members(server: &Server, key: &str, n: usize) -> (Option<u32>, Option<u32>) {
+    enter_on(server, key, &format!("members-{n}"), n).await
+}
+
+/// As [`enter_members`], on `channel`. The connection then drops (its
+/// members stay for remainPresentFor, 15 s).
+async fn enter_on(
+    server: &Server,
+    key: &str,
+    channel: &str,
+    n: usize,
+) -> (Option<u32>, Option<u32>) {
+    use ably_proto::codec::decode_protocol_message;
+    use ably_proto::{Action, PresenceAction, ProtocolMessage};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Ws;
+    let url = format!("ws://{}/?key={key}&v=6&format=json", server.addr());
+    let (mut ws, _) = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("in time")
+        .expect("websocket");
+    let attach = ProtocolMessage::for_channel(Action::Attach, channel);
+    let mut enter = ProtocolMessage::for_channel(Action::Presence, channel);
+    enter.msg_serial = Some(0);
+    enter.presence = (0..n)
+        .map(|i| PresenceMessage::new(PresenceAction::Enter, Some(format!("c{i}")), "x"))
+        .collect();
+    for pm in [attach, enter] {
+        let text = String::from_utf8(encode(&pm, Format::Json).expect("encode")).expect("utf8");
+        ws.send(Ws::Text(text.into())).await.expect("send");
+    }
+    loop {
+        let frame = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("in time")
+            .expect("a frame")
+            .expect("ok");
+        let Ws::Text(text) = frame else { continue };
+        let pm = decode_protocol_message(text.as_bytes(), Format::Json).expect("decode");
+        match pm.action {
+            Action::Ack => return (None, None),
+            Action::Nack => return (pm.error.map(|e| e.code), None),
+            Action::Error => return (None, pm.error.map(|e| e.code)),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
@@ -432,6 +504,14 @@ async fn bad_input_gets_clear_errors() {
     let r = get(&server, "/channels/chat/messages", &basic("app.k:wrong")).await;
     assert_eq!((r.status, r.error_code()), (401, 40101));
     let r = post_json(&server, "/channels/chat/messages", &auth, &json!([])).await;
+    assert_eq!((r.status, r.error_code()), (400, 40000));
+    let r = post_json(
+        &server,
+        "/apps",
+        "",
+        &json!({"limits": {"presence": {"maxMembers": "many"}}}),
+    )
+    .await;
     assert_eq!((r.status, r.error_code()), (400, 40000));
     // Nothing else was affected.
     let r = post_json(
@@ -653,6 +733,88 @@ async fn a_two_channel_sse_stream_resumes_both_channels_with_last_event_id() {
 }
 
 #[tokio::test]
+async fn sse_channel_params_and_an_exact_resume_with_presence() {
+    let server = start().await;
+    let auth = basic(KEY);
+    for data in ["m1", "m2"] {
+        let r = post_json(
+            &server,
+            "/channels/room/messages",
+            &auth,
+            &json!({"data": data}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    // `[?rewind=1]room`: the last message only, on the channel `room`.
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=%5B%3Frewind%3D1%5Droom&key=app.k%3Asecret",
+        &[],
+    )
+    .await;
+    assert!(sse.until("\r\n\r\n").await.starts_with("HTTP/1.1 200"));
+    let first = sse.until("\n\n").await;
+    assert!(
+        first.contains("\"data\":\"m2\"") && first.contains("\"channel\":\"room\""),
+        "{first}"
+    );
+    // A member enters (realtime): a presence event with an id.
+    assert_eq!(enter_on(&server, KEY, "room", 1).await, (None, None));
+    let entered = sse.until("\n\n").await;
+    assert!(entered.contains("event: presence") && entered.contains("\"clientId\":\"c0\""));
+    let id = entered
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an id")
+        .to_owned();
+    drop(sse);
+
+    // Missed: a message, then two members entering from another
+    // connection. Resuming gets exactly those, then live.
+    let r = post_json(
+        &server,
+        "/channels/room/messages",
+        &auth,
+        &json!({"data": "m3"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(enter_on(&server, KEY, "room", 2).await, (None, None));
+    let mut sse = Streaming::open(
+        &server,
+        "/sse?v=1.2&channels=room",
+        &[("Authorization", &auth), ("Last-Event-ID", &id)],
+    )
+    .await;
+    sse.until("\r\n\r\n").await;
+    let r = post_json(
+        &server,
+        "/channels/room/messages",
+        &auth,
+        &json!({"data": "m4"}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let text = sse.until("\"data\":\"m4\"").await;
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events,
+        ["message", "presence", "presence", "message"],
+        "{text}"
+    );
+    assert!(
+        text.contains("\"data\":\"m3\"") && !text.contains("\"m2\""),
+        "{text}"
+    );
+    assert!(text.contains("\"clientId\":\"c0\"") && text.contains("\"clientId\":\"c1\""));
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn streams_refused_before_streaming_are_plain_http_errors() {
     let server = start().await;
     let cases = [
@@ -665,6 +827,11 @@ async fn streams_refused_before_streaming_are_plain_http_errors() {
             "/event-stream?v=1.2&channels=a&accessToken=nope",
             401,
             40140,
+        ),
+        (
+            "/sse?v=1.2&channels=%5B%3Frewind%3Dnever%5Da&key=app.k%3Asecret",
+            400,
+            40003,
         ),
     ];
     for (path, status, code) in cases {
@@ -733,7 +900,11 @@ async fn test_history_apps_and_serials_survive_a_restart_with_a_data_dir() {
         &server,
         "/apps",
         "",
-        &json!({"keys": [{}], "namespaces": [{"id": "persisted", "persisted": true}]}),
+        &json!({
+            "keys": [{}],
+            "namespaces": [{"id": "persisted", "persisted": true}],
+            "limits": {"message": {"maxSize": 50}}
+        }),
     )
     .await;
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
@@ -774,6 +945,15 @@ async fn test_history_apps_and_serials_survive_a_restart_with_a_data_dir() {
     let r = get(&server, "/channels/persisted:log/messages", &made_auth).await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()[0]["data"], "kept long");
+    // Its limits were kept too.
+    let r = post_json(
+        &server,
+        "/channels/persisted:log/messages",
+        &made_auth,
+        &json!({"data": "x".repeat(60)}),
+    )
+    .await;
+    assert_eq!((r.status, r.error_code()), (400, 40009));
 
     // New serials sort after the old ones; untilAttach by an old serial
     // still reads the old messages only.

@@ -16,6 +16,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::limits::AppLimits;
+
 /// Default token lifetime (TK2a): 60 minutes.
 pub const DEFAULT_TOKEN_TTL_MS: u64 = 60 * 60 * 1000;
 /// Longest token lifetime granted: 24 hours.
@@ -25,11 +27,14 @@ pub const TOKEN_REQUEST_WINDOW_MS: i64 = 2 * 60 * 1000;
 /// How long used nonces are remembered (longer than the window, both ways).
 pub const NONCE_MEMORY_MS: i64 = 2 * TOKEN_REQUEST_WINDOW_MS + 60_000;
 
-/// An app: an id and its keys. Channels live in the hub, keyed by app.
+/// An app: an id, its keys and its limits. Channels live in the hub,
+/// keyed by app.
 #[derive(Clone, Debug)]
 pub struct App {
     /// The app id, the part of a key name before the dot.
     pub id: String,
+    /// Limits over the hub-wide ones (from `POST /apps`).
+    pub limits: AppLimits,
     keys: BTreeMap<String, AppKey>,
 }
 
@@ -44,6 +49,7 @@ impl App {
     pub fn new(id: impl Into<String>) -> App {
         App {
             id: id.into(),
+            limits: AppLimits::default(),
             keys: BTreeMap::new(),
         }
     }

@@ -357,7 +357,8 @@ impl Hub {
             );
         }
         let size: usize = pm.messages.iter().map(Message::size).sum();
-        if size > self.config.max_message_size {
+        let max_size = self.max_message_size(&conn.app);
+        if size > max_size {
             return self.nack(
                 conn_id,
                 t,
@@ -365,10 +366,7 @@ impl Hub {
                 ErrorInfo::new(
                     codes::MESSAGE_TOO_LARGE,
                     400,
-                    format!(
-                        "message of {size} bytes exceeds maxMessageSize {}",
-                        self.config.max_message_size
-                    ),
+                    format!("message of {size} bytes exceeds maxMessageSize {max_size}"),
                 ),
             );
         }

@@ -319,7 +319,7 @@ impl Hub {
         pm.connection_details = Some(ConnectionDetails {
             client_id: conn.identity.reported.clone(),
             connection_key: Some(conn.key.clone()),
-            max_message_size: Some(self.config.max_message_size as u64),
+            max_message_size: Some(self.max_message_size(&conn.app) as u64),
             max_frame_size: Some(self.config.max_frame_size as u64),
             max_inbound_rate: Some(u64::from(self.config.max_inbound_rate)),
             connection_state_ttl: Some(self.config.connection_state_ttl_ms),

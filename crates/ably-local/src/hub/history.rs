@@ -16,6 +16,7 @@ use std::sync::Arc;
 use ably_proto::{Message, PresenceMessage};
 
 use super::Now;
+use super::limits::AppLimits;
 
 /// A channel of an app.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -130,12 +131,18 @@ pub trait Broker: Send {
         limit: usize,
         not_before: Option<i64>,
     ) -> Vec<Arc<StoredEvent>>;
+    /// Every event kept (messages and presence), oldest first.
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>>;
     /// Drops what is older than the retention and logs with nothing left.
     fn expire(&mut self, now: Now);
     /// A page of history (RSL2).
     fn history(&mut self, now: Now, channel: &ChannelKey, query: &HistoryQuery) -> HistoryPage;
     /// Sets the namespaces of an app whose channels keep history longer.
     fn set_persisted(&mut self, app: &str, namespaces: Vec<String>);
+    /// Sets an app's limits; the broker applies the history ones
+    /// (`history_max_age_ms`, `history_max_messages`) to the app's channels
+    /// outside persisted namespaces.
+    fn set_limits(&mut self, app: &str, limits: &AppLimits);
     /// Forgets every channel of an app.
     fn remove_app(&mut self, app: &str);
     /// Remembers an app and its keys, for a broker that keeps them across
@@ -155,6 +162,9 @@ pub struct SavedApp {
     pub id: String,
     /// Its keys: (`appId.keyId:secret`, capability as canonical JSON).
     pub keys: Vec<(String, String)>,
+    /// Its limits (absent in files written before limits existed).
+    #[serde(default)]
+    pub limits: AppLimits,
 }
 
 /// Where a log of a [`LocalBroker`] stands, for a broker that stores it.
@@ -200,9 +210,13 @@ impl Default for Retention {
     }
 }
 
+/// What one log keeps: (max age in ms, max messages, max bytes).
+type LogLimits = (i64, usize, usize);
+
 impl Retention {
-    /// (max age, max messages, max bytes) for a channel.
-    fn limits(&self, persisted: bool) -> (i64, usize, usize) {
+    /// The limits of a channel: those of persisted namespaces, or the
+    /// ordinary ones with the app's history limits over them.
+    fn limits(&self, persisted: bool, app: Option<&AppLimits>) -> LogLimits {
         if persisted {
             (
                 self.persisted_max_age_ms,
@@ -210,7 +224,13 @@ impl Retention {
                 self.persisted_max_bytes,
             )
         } else {
-            (self.max_age_ms, self.max_messages, self.max_bytes)
+            (
+                app.and_then(|a| a.history_max_age_ms)
+                    .unwrap_or(self.max_age_ms),
+                app.and_then(|a| a.history_max_messages)
+                    .unwrap_or(self.max_messages),
+                self.max_bytes,
+            )
         }
     }
 }
@@ -276,7 +296,7 @@ struct Log {
     messages: usize,
     bytes: usize,
     last_used: i64,
-    persisted: bool,
+    limits: LogLimits,
 }
 
 fn body_bytes(body: &EventBody) -> usize {
@@ -294,6 +314,7 @@ pub struct LocalBroker {
     logs: BTreeMap<ChannelKey, Log>,
     delivery: VecDeque<(ChannelKey, Arc<StoredEvent>)>,
     persisted: BTreeMap<String, Vec<String>>,
+    app_limits: BTreeMap<String, AppLimits>,
 }
 
 impl LocalBroker {
@@ -305,16 +326,39 @@ impl LocalBroker {
             logs: BTreeMap::new(),
             delivery: VecDeque::new(),
             persisted: BTreeMap::new(),
+            app_limits: BTreeMap::new(),
         }
     }
 
-    fn log(&mut self, now: Now, channel: &ChannelKey) -> &mut Log {
-        let next_epoch = &mut self.next_epoch;
+    /// What a channel's log keeps.
+    fn limits_of(&self, channel: &ChannelKey) -> LogLimits {
         let persisted = namespace_of(&channel.channel).is_some_and(|ns| {
             self.persisted
                 .get(&channel.app)
                 .is_some_and(|list| list.iter().any(|p| p == ns))
         });
+        self.retention
+            .limits(persisted, self.app_limits.get(&channel.app))
+    }
+
+    /// Recomputes the limits of an app's logs after its settings changed.
+    fn relimit(&mut self, app: &str) {
+        let keys: Vec<ChannelKey> = self.logs.keys().filter(|k| k.app == app).cloned().collect();
+        for key in keys {
+            let limits = self.limits_of(&key);
+            if let Some(log) = self.logs.get_mut(&key) {
+                log.limits = limits;
+            }
+        }
+    }
+
+    fn log(&mut self, now: Now, channel: &ChannelKey) -> &mut Log {
+        let limits = if self.logs.contains_key(channel) {
+            (0, 0, 0)
+        } else {
+            self.limits_of(channel)
+        };
+        let next_epoch = &mut self.next_epoch;
         let log = self.logs.entry(channel.clone()).or_insert_with(|| {
             // Epochs are 48 bits so that the text stays short.
             let epoch = *next_epoch & 0xFFFF_FFFF_FFFF;
@@ -329,7 +373,7 @@ impl LocalBroker {
                 messages: 0,
                 bytes: 0,
                 last_used: now.wall_ms,
-                persisted,
+                limits,
             }
         });
         log.last_used = log.last_used.max(now.wall_ms);
@@ -370,7 +414,6 @@ impl LocalBroker {
         head: u64,
         events: Vec<StoredEvent>,
     ) {
-        let retention = self.retention;
         let log = self.log(now, channel);
         log.epoch = epoch;
         log.head = head;
@@ -388,12 +431,12 @@ impl LocalBroker {
             log.last_used = log.last_used.max(e.timestamp);
             log.events.push_back(Arc::new(e));
         }
-        Self::trim(retention, log, now);
+        Self::trim(log, now);
     }
 
-    fn trim(retention: Retention, log: &mut Log, now: Now) {
-        let (max_age, max_messages, max_bytes) = retention.limits(log.persisted);
-        let cutoff = now.wall_ms - max_age;
+    fn trim(log: &mut Log, now: Now) {
+        let (max_age, max_messages, max_bytes) = log.limits;
+        let cutoff = now.wall_ms.saturating_sub(max_age);
         while let Some(front) = log.events.front() {
             let too_old = front.timestamp < cutoff;
             let too_many = log.messages > max_messages || log.bytes > max_bytes;
@@ -419,7 +462,6 @@ impl Broker for LocalBroker {
         origin: &str,
         mut body: EventBody,
     ) -> Arc<StoredEvent> {
-        let retention = self.retention;
         let log = self.log(now, channel);
         log.head += 1;
         let serial = Serial {
@@ -440,7 +482,7 @@ impl Broker for LocalBroker {
             body,
         });
         log.events.push_back(event.clone());
-        Self::trim(retention, log, now);
+        Self::trim(log, now);
         self.delivery.push_back((channel.clone(), event.clone()));
         event
     }
@@ -458,12 +500,11 @@ impl Broker for LocalBroker {
     }
 
     fn since(&mut self, now: Now, channel: &ChannelKey, serial: &str) -> Since {
-        let retention = self.retention;
         let Some(serial) = Serial::parse(serial) else {
             return Since::Lost;
         };
         let log = self.log(now, channel);
-        Self::trim(retention, log, now);
+        Self::trim(log, now);
         if serial.epoch != log.epoch || serial.seq > log.head || serial.seq < log.kept_after {
             return Since::Lost;
         }
@@ -483,9 +524,8 @@ impl Broker for LocalBroker {
         limit: usize,
         not_before: Option<i64>,
     ) -> Vec<Arc<StoredEvent>> {
-        let retention = self.retention;
         let log = self.log(now, channel);
-        Self::trim(retention, log, now);
+        Self::trim(log, now);
         let mut out = Vec::new();
         let mut count = 0;
         for e in log.events.iter().rev() {
@@ -501,22 +541,26 @@ impl Broker for LocalBroker {
         out
     }
 
+    fn retained(&mut self, now: Now, channel: &ChannelKey) -> Vec<Arc<StoredEvent>> {
+        let log = self.log(now, channel);
+        Self::trim(log, now);
+        log.events.iter().cloned().collect()
+    }
+
     fn expire(&mut self, now: Now) {
-        let retention = self.retention;
         for log in self.logs.values_mut() {
-            Self::trim(retention, log, now);
+            Self::trim(log, now);
         }
-        // A log with nothing kept and unused for the retention period is
+        // A log with nothing kept and unused for its retention period is
         // forgotten; serials from it then read as lost.
         self.logs.retain(|_, log| {
-            !log.events.is_empty() || now.wall_ms - log.last_used < retention.max_age_ms
+            !log.events.is_empty() || now.wall_ms.saturating_sub(log.last_used) < log.limits.0
         });
     }
 
     fn history(&mut self, now: Now, channel: &ChannelKey, query: &HistoryQuery) -> HistoryPage {
-        let retention = self.retention;
         let log = self.log(now, channel);
-        Self::trim(retention, log, now);
+        Self::trim(log, now);
         let until = query
             .until
             .as_deref()
@@ -586,10 +630,17 @@ impl Broker for LocalBroker {
 
     fn set_persisted(&mut self, app: &str, namespaces: Vec<String>) {
         self.persisted.insert(app.to_owned(), namespaces);
+        self.relimit(app);
+    }
+
+    fn set_limits(&mut self, app: &str, limits: &AppLimits) {
+        self.app_limits.insert(app.to_owned(), *limits);
+        self.relimit(app);
     }
 
     fn remove_app(&mut self, app: &str) {
         self.persisted.remove(app);
+        self.app_limits.remove(app);
         self.logs.retain(|k, _| k.app != app);
         self.delivery.retain(|(k, _)| k.app != app);
     }
@@ -705,5 +756,38 @@ mod tests {
         assert!(b.recent_messages(now(300), &key(), 10, None).is_empty());
         b.expire(now(1000));
         assert!(b.logs.is_empty() || b.logs.values().all(|l| l.events.is_empty()));
+    }
+
+    #[test]
+    fn app_limits_override_the_history_kept_outside_persisted_namespaces() {
+        let mut b = LocalBroker::new(Retention::default(), 1);
+        b.set_persisted("a", vec!["p".into()]);
+        let long = ChannelKey {
+            app: "a".into(),
+            channel: "p:x".into(),
+        };
+        b.publish(now(0), &key(), "c", msgs(3));
+        b.set_limits(
+            "a",
+            &AppLimits {
+                history_max_messages: Some(2),
+                history_max_age_ms: Some(50),
+                ..AppLimits::default()
+            },
+        );
+        b.publish(now(1), &key(), "c", msgs(1));
+        b.publish(now(1), &long, "c", msgs(5));
+        assert_eq!(b.recent_messages(now(2), &key(), 10, None).len(), 1);
+        assert_eq!(b.recent_messages(now(2), &long, 10, None).len(), 1);
+        b.expire(now(100));
+        assert!(b.recent_messages(now(100), &key(), 10, None).is_empty());
+        assert_eq!(b.recent_messages(now(100), &long, 10, None).len(), 1);
+        let other = ChannelKey {
+            app: "b".into(),
+            channel: "c".into(),
+        };
+        b.publish(now(100), &other, "c", msgs(3));
+        b.publish(now(100), &other, "c", msgs(3));
+        assert_eq!(b.recent_messages(now(100), &other, 10, None).len(), 2);
     }
 }

@@ -64,6 +64,7 @@ mod connection;
 #[doc(hidden)]
 pub mod fuzz;
 mod history;
+mod limits;
 mod params;
 mod presence;
 mod rest;
@@ -83,6 +84,7 @@ pub use history::{
     Broker, ChannelKey, EventBody, HistoryKind, HistoryPage, HistoryQuery, LocalBroker, LogState,
     Retention, SavedApp, Serial, Since, StoredEvent, namespace_of,
 };
+pub use limits::AppLimits;
 pub use params::PROTOCOL_VERSIONS;
 pub use rest::{DEFAULT_LIMIT, MAX_LIMIT, RestCredentials, RestPage};
 pub use stream::{StreamEvent, StreamEventKind, StreamItem, StreamRequest};
@@ -332,6 +334,8 @@ impl Hub {
         let mut auth = auth::Auth::default();
         for saved in broker.saved_apps() {
             let mut app = App::new(saved.id.clone());
+            app.limits = saved.limits;
+            broker.set_limits(&saved.id, &saved.limits);
             for (key, capability) in &saved.keys {
                 if let (Ok(key), Ok(capability)) =
                     (ApiKey::parse(key), Capability::parse(capability))
@@ -366,8 +370,31 @@ impl Hub {
     /// Adds an app, or replaces one with the same id.
     pub fn add_app(&mut self, app: App) {
         let id = app.id.clone();
+        self.broker.set_limits(&id, &app.limits);
         self.auth.apps.insert(id.clone(), app);
         self.save_app(&id);
+    }
+
+    /// The limits of an app (hub-wide values where it has none).
+    fn app_limits(&self, app: &str) -> AppLimits {
+        self.auth
+            .apps
+            .get(app)
+            .map_or_else(AppLimits::default, |a| a.limits)
+    }
+
+    /// maxMessageSize for an app's connections and publishes.
+    pub(crate) fn max_message_size(&self, app: &str) -> usize {
+        self.app_limits(app)
+            .max_message_size
+            .unwrap_or(self.config.max_message_size)
+    }
+
+    /// Presence members per channel of an app.
+    pub(crate) fn max_presence_members(&self, app: &str) -> usize {
+        self.app_limits(app)
+            .max_presence_members
+            .unwrap_or(self.config.max_presence_members)
     }
 
     /// Hands an app's keys to the broker to keep.
@@ -381,6 +408,7 @@ impl Hub {
                 .keys()
                 .map(|(k, c)| (k.to_key_string(), c.to_canonical_json()))
                 .collect(),
+            limits: app.limits,
         };
         self.broker.save_app(&saved);
     }

@@ -33,6 +33,11 @@ impl PresenceSet {
         self.members.len()
     }
 
+    /// Whether the member a message is about is present.
+    pub fn contains(&self, pm: &PresenceMessage) -> bool {
+        self.members.contains_key(&member_key(pm))
+    }
+
     /// Every member as a PRESENT message, in key order.
     pub fn present(&self) -> Vec<PresenceMessage> {
         self.members
@@ -117,6 +122,8 @@ impl Hub {
         }
         let identity = conn.identity.clone();
         let app = conn.app.clone();
+        let max_size = self.max_message_size(&app);
+        let max_members = self.max_presence_members(&app);
         let msg_serial = serial.unwrap_or(0);
         let mut stamped = Vec::with_capacity(pm.presence.len());
         for (i, mut p) in pm.presence.into_iter().enumerate() {
@@ -164,7 +171,7 @@ impl Hub {
                     ),
                 );
             }
-            if p.data.size() > self.config.max_message_size {
+            if p.data.size() > max_size {
                 return self.nack(
                     conn_id,
                     t,
@@ -185,17 +192,25 @@ impl Hub {
         }
         let key = ChannelKey { app, channel };
         let ch = self.channels.entry(key.clone()).or_default();
-        if ch.presence.len() + stamped.len() > self.config.max_presence_members {
+        if ch.presence.len() + stamped.len() > max_members {
+            // Only members not yet present count (an UPDATE of a present
+            // member or a LEAVE never exceeds the limit).
             let joining = stamped
                 .iter()
-                .filter(|p| p.action != PresenceAction::Leave)
+                .filter(|p| p.action != PresenceAction::Leave && !ch.presence.contains(p))
                 .count();
-            if ch.presence.len() + joining > self.config.max_presence_members {
+            if ch.presence.len() + joining > max_members {
                 return self.nack(
                     conn_id,
                     t,
                     serial,
-                    ErrorInfo::new(91003, 400, "too many presence members"),
+                    ErrorInfo::new(
+                        91003,
+                        400,
+                        format!(
+                            "unable to enter presence channel: maximum members ({max_members}) reached"
+                        ),
+                    ),
                 );
             }
         }

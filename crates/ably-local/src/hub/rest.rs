@@ -14,6 +14,7 @@ use super::auth::{self, App, Grant, Identity};
 use super::channel::validate_name;
 use super::connection::{ConnEvent, ConnState};
 use super::history::{ChannelKey, HistoryKind, HistoryQuery};
+use super::limits::AppLimits;
 use super::params::{parse_authorization, query_pairs};
 use super::{Hub, Now};
 
@@ -207,14 +208,12 @@ impl Hub {
             return Err(ErrorInfo::new(40000, 400, "no messages to publish"));
         }
         let size: usize = messages.iter().map(Message::size).sum();
-        if size > self.config.max_message_size {
+        let max_size = self.max_message_size(&grant.app);
+        if size > max_size {
             return Err(ErrorInfo::new(
                 codes::MESSAGE_TOO_LARGE,
                 400,
-                format!(
-                    "message of {size} bytes exceeds maxMessageSize {}",
-                    self.config.max_message_size
-                ),
+                format!("message of {size} bytes exceeds maxMessageSize {max_size}"),
             ));
         }
         let tag = self.rng.id(12);
@@ -390,6 +389,7 @@ impl Hub {
         }
         let namespaces = list("namespaces")?;
         let channels = list("channels")?;
+        let limits = AppLimits::parse(spec.get("limits"))?;
 
         let app_id = loop {
             let id = self.rng.id(6);
@@ -398,6 +398,7 @@ impl Hub {
             }
         };
         let mut app = App::new(app_id.clone());
+        app.limits = limits;
         let mut keys_out = Vec::new();
         for k in &key_specs {
             let cap_text = match k.get("capability") {
@@ -462,6 +463,7 @@ impl Hub {
             fixtures.push((name.to_owned(), members));
         }
         self.broker.set_persisted(&app_id, persisted);
+        self.broker.set_limits(&app_id, &limits);
         self.auth.apps.insert(app_id.clone(), app);
         self.save_app(&app_id);
         for (name, members) in fixtures {

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use serde_json::Value;
 
 use super::channel::{Rewind, parse_rewind, validate_name};
-use super::history::{ChannelKey, EventBody, Serial, Since, StoredEvent};
+use super::history::{ChannelKey, EventBody, Serial, StoredEvent};
 use super::params::{parse_authorization, query_pairs};
 use super::{Hub, Output, Timer, TransportId};
 
@@ -160,6 +160,23 @@ fn parse_resume(text: &str) -> Option<Resume> {
 /// its first message to send (`None`: all of it).
 type Replay = Vec<(Arc<StoredEvent>, Option<usize>)>;
 
+/// What comes after a position among a log's kept events: the rest of the
+/// event it points into, then every later event. Exact by serial, so
+/// nothing delivered before is sent again, whatever the timestamps.
+fn after(kept: &[Arc<StoredEvent>], pos: Pos) -> Replay {
+    kept.iter()
+        .filter_map(|e| {
+            if e.serial.seq > pos.serial.seq {
+                Some((e.clone(), None))
+            } else if e.serial.seq == pos.serial.seq {
+                pos.index.map(|i| (e.clone(), Some(i + 1)))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
 /// The position just before the first thing a replay sends.
 fn before(replay: &Replay) -> Option<Pos> {
     let (e, skip) = replay.first()?;
@@ -190,9 +207,50 @@ pub(crate) struct Stream {
     expires: Option<i64>,
 }
 
+/// A channel of a stream request: its name, and the `rewind` of a
+/// `[?rewind=..]name` qualifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct StreamChannel {
+    name: String,
+    rewind: Option<Rewind>,
+}
+
+/// Reads one entry of `channels`: a name, or `[?params]name` with channel
+/// params (as an ATTACH carries them): `rewind` is applied, others are
+/// ignored.
+fn parse_channel(text: &str) -> Result<StreamChannel, ErrorInfo> {
+    validate_name(text)?;
+    let Some((params, name)) = text
+        .strip_prefix("[?")
+        .and_then(|rest| rest.split_once(']'))
+    else {
+        return Ok(StreamChannel {
+            name: text.to_owned(),
+            rewind: None,
+        });
+    };
+    validate_name(name)?;
+    let mut rewind = None;
+    for (key, value) in query_pairs(params) {
+        if key == "rewind" {
+            rewind = Some(parse_rewind(&value).ok_or_else(|| {
+                ErrorInfo::new(
+                    40003,
+                    400,
+                    format!("invalid rewind '{value}' in channel '{text}'"),
+                )
+            })?);
+        }
+    }
+    Ok(StreamChannel {
+        name: name.to_owned(),
+        rewind,
+    })
+}
+
 /// The params of a stream request.
 struct StreamParams {
-    channels: Vec<String>,
+    channels: Vec<StreamChannel>,
     key: Option<String>,
     token: Option<String>,
     last_event: Option<String>,
@@ -224,9 +282,10 @@ fn parse_params(request: &StreamRequest) -> Result<StreamParams, ErrorInfo> {
         heartbeats: false,
     };
     let mut version = None;
+    let mut names = Vec::new();
     for (name, value) in query_pairs(&request.query) {
         match name.as_str() {
-            "channels" | "channel" => p.channels.extend(
+            "channels" | "channel" => names.extend(
                 value
                     .split(',')
                     .map(str::trim)
@@ -238,10 +297,9 @@ fn parse_params(request: &StreamRequest) -> Result<StreamParams, ErrorInfo> {
             "accessToken" | "access_token" => p.token = Some(value).filter(|v| !v.is_empty()),
             "lastEvent" => p.last_event = Some(value).filter(|v| !v.is_empty()),
             "rewind" => {
-                p.rewind = Some(
-                    parse_rewind(&value)
-                        .ok_or_else(|| bad(format!("invalid value '{value}' for 'rewind'")))?,
-                );
+                p.rewind = Some(parse_rewind(&value).ok_or_else(|| {
+                    ErrorInfo::new(40003, 400, format!("invalid value '{value}' for 'rewind'"))
+                })?);
             }
             "enveloped" => p.enveloped = flag(&name, &value)?,
             "heartbeats" => p.heartbeats = flag(&name, &value)?,
@@ -264,16 +322,19 @@ fn parse_params(request: &StreamRequest) -> Result<StreamParams, ErrorInfo> {
             ));
         }
     }
-    if p.channels.is_empty() {
+    if names.is_empty() {
         return Err(bad(
             "no channels: give 'channels' (comma-separated) or 'channel'".into(),
         ));
     }
-    for c in &p.channels {
-        validate_name(c)?;
-    }
+    // A channel named twice is subscribed once, with its first params.
     let mut seen = std::collections::HashSet::new();
-    p.channels.retain(|c| seen.insert(c.clone()));
+    for text in &names {
+        let c = parse_channel(text)?;
+        if seen.insert(c.name.clone()) {
+            p.channels.push(c);
+        }
+    }
     if let Some(header) = request.authorization.as_deref() {
         let (key, token) = parse_authorization(header)?;
         p.key = p.key.or(key);
@@ -335,8 +396,8 @@ impl Hub {
             Err(e) => return refuse(self, e),
         };
         for c in &params.channels {
-            if !grant.capability.allows(c, "subscribe") {
-                return refuse(self, super::auth::denied("subscribe", c));
+            if !grant.capability.allows(&c.name, "subscribe") {
+                return refuse(self, super::auth::denied("subscribe", &c.name));
             }
         }
         let now = self.now;
@@ -344,23 +405,21 @@ impl Hub {
         let keys: Vec<ChannelKey> = params
             .channels
             .iter()
-            .map(|channel| ChannelKey {
+            .map(|c| ChannelKey {
                 app: grant.app.clone(),
-                channel: channel.clone(),
+                channel: c.name.clone(),
             })
             .collect();
-        // First what the id says about each channel: its position there,
-        // if the log still holds what came after it.
+        // What the id says about each channel: the stream's position there,
+        // usable while it is in the log's current incarnation (not from
+        // the future); and what each log keeps.
         let mut heads = Vec::with_capacity(keys.len());
-        let mut exact: Vec<Option<Replay>> = Vec::with_capacity(keys.len());
+        let mut known: Vec<Option<Pos>> = Vec::with_capacity(keys.len());
+        let mut kept = Vec::with_capacity(keys.len());
         for key in &keys {
             let head = self.broker.head(now, key);
-            heads.push(Pos {
-                serial: head,
-                index: None,
-            });
             let pos = match &resume {
-                Some(Resume::Plain(serial, index)) if serial.epoch == head.epoch => Some(Pos {
+                Some(Resume::Plain(serial, index)) => Some(Pos {
                     serial: *serial,
                     index: Some(*index),
                 }),
@@ -368,40 +427,56 @@ impl Hub {
                     .iter()
                     .find(|(c, _)| *c == key.channel)
                     .map(|(_, p)| *p),
-                _ => None,
+                None => None,
             };
-            exact.push(pos.and_then(|p| self.replay_after(now, key, p)));
+            known.push(pos.filter(|p| p.serial.epoch == head.epoch && p.serial.seq <= head.seq));
+            heads.push(Pos {
+                serial: head,
+                index: None,
+            });
+            kept.push(match resume {
+                Some(_) => self.broker.retained(now, key),
+                None => Vec::new(),
+            });
         }
-        // Channels the id has no usable position for replay from the id's
-        // time: a multi-channel id carries it; a plain one has its event's.
+        // The id's time: a multi-channel id carries it; a plain one has
+        // its message's, while that is kept.
         let time = match &resume {
             Some(Resume::Multi { time, .. }) => Some(*time),
-            Some(Resume::Plain(serial, _)) => exact.iter().flatten().find_map(|r| {
-                r.first()
-                    .filter(|(e, _)| e.serial == *serial)
-                    .map(|(e, _)| e.timestamp)
-            }),
+            Some(Resume::Plain(serial, _)) => kept
+                .iter()
+                .flatten()
+                .find(|e| e.serial == *serial)
+                .map(|e| e.timestamp),
             None => None,
         };
         let mut replays = Vec::with_capacity(keys.len());
         let mut positions = Vec::with_capacity(keys.len());
-        for ((key, exact), head) in keys.iter().zip(exact).zip(heads) {
-            let replay: Replay = match (exact, time) {
-                (Some(r), _) => r,
-                (None, Some(time)) => self
-                    .broker
-                    .recent_messages(now, key, usize::MAX, Some(time))
-                    .into_iter()
-                    .map(|e| (e, None))
+        for (i, key) in keys.iter().enumerate() {
+            let replay: Replay = match (known[i], time) {
+                // Exact: what came after the position, messages and
+                // presence alike (events dropped from history meanwhile
+                // are gone, but nothing is sent twice).
+                (Some(pos), _) => after(&kept[i], pos),
+                // Nothing of this log was delivered to the earlier stream
+                // (not in it, or the log was reset since): its events from
+                // the id's time on.
+                (None, Some(time)) => kept[i]
+                    .iter()
+                    .filter(|e| e.timestamp >= time)
+                    .map(|e| (e.clone(), None))
                     .collect(),
-                (None, None) => self.rewind(now, key, params.rewind),
+                (None, None) => {
+                    let rewind = params.channels[i].rewind.or(params.rewind);
+                    self.rewind(now, key, rewind)
+                }
             };
-            positions.push(before(&replay).unwrap_or(head));
+            positions.push(before(&replay).unwrap_or(heads[i]));
             replays.push(replay);
         }
         let stream = Stream {
             app: grant.app.clone(),
-            channels: params.channels.clone(),
+            channels: keys.iter().map(|k| k.channel.clone()).collect(),
             positions,
             enveloped: params.enveloped,
             heartbeats: params.heartbeats,
@@ -427,35 +502,6 @@ impl Hub {
         if let Some(expires) = grant.expires {
             let due = self.mono_at(expires);
             self.timers.insert((due, Timer::StreamExpiry(t)));
-        }
-    }
-
-    /// What came after a position on a channel, or `None` when the log no
-    /// longer holds it (another incarnation, trimmed, from the future).
-    fn replay_after(&mut self, now: super::Now, key: &ChannelKey, pos: Pos) -> Option<Replay> {
-        let Pos { serial, index } = pos;
-        let Some(index) = index else {
-            return match self.broker.since(now, key, &serial.to_string()) {
-                Since::Events(events) => Some(events.into_iter().map(|e| (e, None)).collect()),
-                Since::Lost => None,
-            };
-        };
-        let before = Serial {
-            seq: serial.seq.saturating_sub(1),
-            ..serial
-        };
-        match self.broker.since(now, key, &before.to_string()) {
-            Since::Events(events) => Some(
-                events
-                    .into_iter()
-                    .filter(|e| e.serial.seq >= serial.seq)
-                    .map(|e| {
-                        let skip = (e.serial.seq == serial.seq).then_some(index + 1);
-                        (e, skip)
-                    })
-                    .collect(),
-            ),
-            Since::Lost => None,
         }
     }
 
@@ -649,13 +695,19 @@ mod tests {
             parse_params(&req("v=1.2")).err().map(|e| e.code),
             Some(40000)
         );
-        assert!(parse_params(&req("v=1.2&channels=a&rewind=x")).is_err());
+        assert_eq!(
+            parse_params(&req("v=1.2&channels=a&rewind=x"))
+                .err()
+                .map(|e| e.code),
+            Some(40003)
+        );
         assert!(parse_params(&req("v=1.2&channels=a&enveloped=maybe")).is_err());
         let p = parse_params(&req(
-            "v=1.2&channels=a,b&channel=c&enveloped=false&heartbeats=true&key=x.y:z&lastEvent=1@2:003",
+            "v=1.2&channels=a,b&channel=c,a&enveloped=false&heartbeats=true&key=x.y:z&lastEvent=1@2:003",
         ))
         .expect("params");
-        assert_eq!(p.channels, ["a", "b", "c"]);
+        let names: Vec<&str> = p.channels.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
         assert!(!p.enveloped && p.heartbeats);
         assert_eq!(p.key.as_deref(), Some("x.y:z"));
         assert_eq!(
@@ -699,5 +751,52 @@ mod tests {
         );
         assert_eq!(parse_resume("not an id"), None);
         assert_eq!(parse_resume("AAAA"), None);
+    }
+
+    #[test]
+    fn channel_params_in_names() {
+        let c = |text: &str| parse_channel(text);
+        assert_eq!(
+            c("[?rewind=1]chat"),
+            Ok(StreamChannel {
+                name: "chat".into(),
+                rewind: Some(Rewind::Count(1)),
+            })
+        );
+        assert_eq!(
+            c("[?rewind=30s&other=x]ns:chat").map(|c| (c.name, c.rewind)),
+            Ok(("ns:chat".into(), Some(Rewind::Millis(30_000))))
+        );
+        assert_eq!(
+            c("[?delta=vcdiff]chat").map(|c| (c.name, c.rewind)),
+            Ok(("chat".into(), None))
+        );
+        // Other qualifiers name another channel, as they do on ATTACH.
+        assert_eq!(
+            c("[meta]log").map(|c| (c.name, c.rewind)),
+            Ok(("[meta]log".into(), None))
+        );
+        assert_eq!(c("[?rewind=x]chat").map_err(|e| e.code), Err(40003));
+        for bad in ["[?rewind=1]", "[?rewind=1", "[?rewind=1]:x"] {
+            assert_eq!(c(bad).map_err(|e| e.code), Err(40010), "{bad}");
+        }
+        let req = |q: &str| StreamRequest {
+            query: q.into(),
+            ..StreamRequest::default()
+        };
+        let p = parse_params(&req("v=1.2&channels=[?rewind=2]a,a,b")).expect("params");
+        assert_eq!(
+            p.channels,
+            [
+                StreamChannel {
+                    name: "a".into(),
+                    rewind: Some(Rewind::Count(2)),
+                },
+                StreamChannel {
+                    name: "b".into(),
+                    rewind: None,
+                },
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON side of the fast frame reader (see [`super::fast`]): strings
-//! without escapes are taken as they are, integers are read directly, and
-//! anything else (an escape, a float, an unusual value) gives up so that
-//! serde_json decides.
+//! are taken as they are or unescaped, integers are read directly, and
+//! anything else (an escaped key, a float, an unusual value) gives up so
+//! that serde_json decides.
 
 use serde::de::DeserializeOwned;
 
@@ -67,6 +67,33 @@ impl<'a> Reader<'a> {
         self.text.get(start..start + len)
     }
 
+    /// A string value, unescaping it if needed: the common escapes and
+    /// `\uXXXX` (with surrogate pairs). A control character or a bad
+    /// escape gives up, so that serde reports the error.
+    fn string_owned(&mut self) -> Option<String> {
+        self.eat(b'"')?;
+        let b = self.bytes();
+        let mut out = String::new();
+        let mut from = self.pos;
+        loop {
+            let len = find_special(b.get(from..)?)?;
+            let at = from + len;
+            out.push_str(self.text.get(from..at)?);
+            match b[at] {
+                b'"' => {
+                    self.pos = at + 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    let (c, used) = unescape(b.get(at + 1..)?)?;
+                    out.push(c);
+                    from = at + 1 + used;
+                }
+                _ => return None, // a raw control character
+            }
+        }
+    }
+
     fn is_null(&mut self) -> Option<bool> {
         if self.peek()? == b'n' {
             self.literal("null")?;
@@ -130,6 +157,48 @@ impl<'a> Reader<'a> {
 
 /// The position of the first `"`, `\` or control character, eight bytes at
 /// a time (the usual zero-byte bit tricks on a `u64`).
+/// The character of the escape after a backslash, and how many bytes it
+/// used; `None` if it is not a JSON escape.
+fn unescape(s: &[u8]) -> Option<(char, usize)> {
+    let hex4 = |s: &[u8]| -> Option<u32> {
+        let digits = std::str::from_utf8(s.get(..4)?).ok()?;
+        if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    };
+    Some(match *s.first()? {
+        b'"' => ('"', 1),
+        b'\\' => ('\\', 1),
+        b'/' => ('/', 1),
+        b'b' => ('\u{8}', 1),
+        b'f' => ('\u{c}', 1),
+        b'n' => ('\n', 1),
+        b'r' => ('\r', 1),
+        b't' => ('\t', 1),
+        b'u' => {
+            let first = hex4(&s[1..])?;
+            match first {
+                0xD800..=0xDBFF => {
+                    // A high surrogate must be followed by a low one.
+                    if s.get(5..7)? != b"\\u" {
+                        return None;
+                    }
+                    let second = hex4(&s[7..])?;
+                    if !(0xDC00..=0xDFFF).contains(&second) {
+                        return None;
+                    }
+                    let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                    (char::from_u32(c)?, 11)
+                }
+                0xDC00..=0xDFFF => return None,
+                c => (char::from_u32(c)?, 5),
+            }
+        }
+        _ => return None,
+    })
+}
+
 fn find_special(s: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -142,8 +211,11 @@ fn find_special(s: &[u8]) -> Option<usize> {
         let quote = zero_byte(x ^ (LO * u64::from(b'"')));
         let backslash = zero_byte(x ^ (LO * u64::from(b'\\')));
         let control = x.wrapping_sub(LO * 0x20) & !x;
-        if (quote | backslash | control) & HI != 0 {
-            break; // the special byte is in this chunk
+        let found = (quote | backslash | control) & HI;
+        if found != 0 {
+            // A borrow can only flag bytes above a real match, so the
+            // lowest flagged byte is the first special one.
+            return Some(i + (found.trailing_zeros() / 8) as usize);
         }
         i += 8;
     }
@@ -243,7 +315,7 @@ impl<'a> FrameReader<'a> for Reader<'a> {
         if self.is_null()? {
             return Some(None);
         }
-        self.string().map(|s| Some(s.to_owned()))
+        self.string_owned().map(Some)
     }
 
     fn data(&mut self) -> Option<Data> {
@@ -252,7 +324,7 @@ impl<'a> FrameReader<'a> for Reader<'a> {
                 self.literal("null")?;
                 Some(Data::None)
             }
-            b'"' => self.string().map(|s| Data::String(s.to_owned())),
+            b'"' => self.string_owned().map(Data::String),
             _ => self.serde(),
         }
     }
@@ -287,6 +359,37 @@ pub(super) fn protocol_message(text: &str) -> Option<ProtocolMessage> {
 #[cfg(test)]
 mod tests {
     use super::find_special;
+
+    #[test]
+    fn escaped_strings_read_like_serde() {
+        let cases = [
+            r#""plain""#,
+            r#""a \"quoted\" word""#,
+            r#""slash \/ back \\ tab \t nl \n cr \r bs \b ff \f""#,
+            r#""\u00e9\u20ac and a pair \ud83d\ude00""#,
+            r#""{\"order\":1,\"note\":\"xx\"}""#,
+        ];
+        for case in cases {
+            let mut r = super::Reader { text: case, pos: 0 };
+            let ours = r.string_owned().expect(case);
+            let theirs: String = serde_json::from_str(case).expect(case);
+            assert_eq!(ours, theirs);
+            assert_eq!(r.pos, case.len());
+        }
+        // Left to serde, which rejects them.
+        for bad in [
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\x""#,
+            "\"\u{1}\"",
+            r#""\u12g4""#,
+            r#""open"#,
+        ] {
+            let mut r = super::Reader { text: bad, pos: 0 };
+            assert_eq!(r.string_owned(), None, "{bad}");
+            assert!(serde_json::from_str::<String>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn find_special_matches_a_plain_scan() {

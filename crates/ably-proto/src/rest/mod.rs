@@ -6,12 +6,16 @@
 //! # The flow of one operation
 //!
 //! 1. **Describe** it with a [`RestOp`] (time, stats, publish, history,
-//!    presence, getMessage, getMessageVersions, channel status, a
-//!    TokenRequest exchange, or a generic `request()`), and
-//!    [`RestOp::prepare`] it into a [`RestRequest`]: method, path, query
-//!    params, body encoded in the client's format, the `X-Ably-Version`, and
-//!    what the answer holds ([`Expect`]). Library-generated ids for
-//!    idempotent publishing are drawn here from the caller's RNG (RSL1k1).
+//!    presence, getMessage, getMessageVersions, update/delete/append of a
+//!    message, annotations, channel status, batch publish, batch presence,
+//!    token revocation, a TokenRequest exchange, or a generic `request()`),
+//!    and [`RestOp::prepare`] it into a [`RestRequest`]: method, path,
+//!    query params, body encoded in the client's format, the
+//!    `X-Ably-Version`, and what the answer holds ([`Expect`]).
+//!    Library-generated ids for idempotent publishing are drawn here from
+//!    the caller's RNG (RSL1k1); invalid arguments, oversized publishes
+//!    (RSL1i) and basic auth over plain HTTP (RSC18) fail here, before
+//!    anything is sent. [`token_request`] signs a TokenRequest (RSA9).
 //! 2. **Choose hosts** with [`rest_hosts`]: the primary host first, then
 //!    the fallback hosts in random order (RSC15a), or first the fallback
 //!    host of the realtime connection (RTN17e) or a fallback that recently
@@ -32,7 +36,8 @@
 //!    `X-Ably-Errorcode` header, items of a page with the `Link` headers
 //!    turned into the [`RestRequest`]s of the next and first pages
 //!    ([`PaginatedResult`], [`HttpPaginatedResponse`]); those are sent from
-//!    step 2 like any other request.
+//!    step 2 like any other request. Batch answers become [`BatchResult`]s
+//!    (BAR2); a channel's status reads into [`ChannelDetails`] (CHD2).
 //! 6. Message and presence payloads come back as the service sent them;
 //!    [`decode_payloads`] and [`decode_presence_payloads`] undo their
 //!    encoding with the channel's cipher (RSL6). The realtime client does
@@ -66,6 +71,8 @@
 //!
 //! [`Client`]: crate::client::Client
 
+mod batch;
+mod channel_details;
 mod fallback;
 mod paginate;
 mod request;
@@ -75,16 +82,26 @@ mod token;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64_URL;
 use rand_core::RngCore;
+use serde::Serialize;
 
-use crate::auth::{TokenDetails, TokenRequest};
+use crate::auth::{ApiKey, TokenDetails, TokenRequest};
 use crate::client::{ClientOptions, HttpResponse};
 use crate::codec;
+use crate::codec::Format;
 use crate::crypto::CipherParams;
 use crate::error::codes;
-use crate::{ErrorInfo, Message, PresenceMessage};
+use crate::{
+    Annotation, AnnotationAction, ErrorInfo, Message, MessageAction, MessageVersion,
+    PresenceMessage,
+};
 
+pub use batch::{
+    BatchPresenceResult, BatchPublishResult, BatchPublishSpec, BatchResult, TokenRevocationResult,
+    TokenRevocationTarget,
+};
+pub use channel_details::{ChannelDetails, ChannelMetrics, ChannelOccupancy, ChannelStatus};
 pub use fallback::{CallStep, RestCall, qualifies_for_fallback, rest_hosts};
 pub use paginate::{HttpPaginatedResponse, PaginatedResult, follow, links};
 pub use request::{
@@ -95,12 +112,15 @@ pub use response::{
     body_format, decode_items, decode_json, decode_json_items, decode_one, error_code_header,
     error_from_response, msgpack_to_json,
 };
-pub use token::{TokenFetch, TokenStep};
+pub use token::{TokenFetch, TokenStep, token_request};
 
 use request::segment;
 
 /// A REST operation (RSC, RSL, RSP), to [`prepare`](RestOp::prepare) into
 /// a [`RestRequest`] or to give the realtime client.
+// An operation is moved once, into `prepare`; boxing the message variants
+// would cost an allocation per operation for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum RestOp {
     /// `GET /time`, unauthenticated (RSC16, RTC6).
@@ -108,9 +128,10 @@ pub enum RestOp {
     /// `GET /stats` (RSC6, RTC5).
     Stats(StatsParams),
     /// `POST /channels/{name}/messages`: one message as an object, several
-    /// as an array (RSL1). Payloads already encoded (RSL4). With
+    /// as an array (RSL1). Payloads already encoded (RSL4); more than
+    /// `max_message_size` in all (TO3l8) fails with 40009 (RSL1i). With
     /// `idempotent_rest_publishing` and no ids given, ids are
-    /// `<base64 of 9 random bytes>:<index>` (RSL1k1).
+    /// `<url-safe base64 of 9 random bytes>:<index>` (RSL1k1).
     Publish {
         /// The channel name.
         channel: String,
@@ -156,13 +177,79 @@ pub enum RestOp {
         /// Query params (RSL14a).
         params: BTreeMap<String, String>,
     },
-    /// `GET /channels/{name}`: ChannelDetails as JSON (RSL8).
+    /// `GET /channels/{name}`: ChannelDetails as JSON (RSL8), read with
+    /// [`ChannelDetails::from_json`].
     ChannelStatus {
         /// The channel name.
         channel: String,
     },
     /// `POST /keys/{keyName}/requestToken` with a signed TokenRequest (RSA8).
     ExchangeToken(TokenRequest),
+    /// `PATCH /channels/{name}/messages/{serial}`: `updateMessage`,
+    /// `deleteMessage` or `appendMessage` (RSL15). The body is the message
+    /// with `action` set (RSL15b1) and `version` set to `operation` if
+    /// given (RSL15b7); payload already encoded (RSL15d). Fails with 40003
+    /// without a serial (RSL15a). The answer is an [`UpdateDeleteResult`].
+    EditMessage {
+        /// The channel name.
+        channel: String,
+        /// `Update`, `Delete` or `Append` (RSL15b1).
+        action: MessageAction,
+        /// The message, with its serial.
+        message: Message,
+        /// The MessageOperation: clientId, description, metadata.
+        operation: Option<MessageVersion>,
+        /// Query params (RSL15f).
+        params: BTreeMap<String, String>,
+    },
+    /// `POST /channels/{name}/messages/{serial}/annotations`: publish
+    /// (`Create`, RSAN1) or delete (`Delete`, RSAN2) an annotation, sent as
+    /// an array of one with `action` and `messageSerial` set (RSAN1c1,
+    /// RSAN1c2); data already encoded (RSAN1c3). With
+    /// `idempotent_rest_publishing` and no id, the id is
+    /// `<url-safe base64 of 9 random bytes>:0` (RSAN1c4). Fails with 40003
+    /// without a type (RSAN1a3) or a serial.
+    Annotate {
+        /// The channel name.
+        channel: String,
+        /// The serial of the annotated message (RSAN1a).
+        message_serial: String,
+        /// Create or delete.
+        action: AnnotationAction,
+        /// The annotation.
+        annotation: Annotation,
+    },
+    /// `GET /channels/{name}/messages/{serial}/annotations` (RSAN3).
+    GetAnnotations {
+        /// The channel name.
+        channel: String,
+        /// The serial of the annotated message.
+        message_serial: String,
+        /// Query params (RSAN3b).
+        params: BTreeMap<String, String>,
+    },
+    /// `POST /messages`: each spec's messages to each of its channels
+    /// (RSC22c), the specs sent as an array. With
+    /// `idempotent_rest_publishing`, messages of a spec that has no ids
+    /// get ids as for [`RestOp::Publish`], a base per spec (RSC22d). Fails
+    /// with 40003 when there is no spec, or a spec has no channels or no
+    /// messages. The answer has one [`BatchResult`] per spec.
+    BatchPublish(Vec<BatchPublishSpec>),
+    /// `GET /presence?channels=a,b`: the members of several channels
+    /// (RSC24). Fails with 40003 without channels.
+    BatchPresence(Vec<String>),
+    /// `POST /keys/{keyName}/revokeTokens` (RSA17g): the targets as
+    /// `type:value` (RSA17b), `issuedBefore` (RSA17e) and
+    /// `allowReauthMargin` (RSA17f) if given. Needs the key: 40162 for a
+    /// client using token auth (RSA17d).
+    RevokeTokens {
+        /// Whose tokens.
+        targets: Vec<TokenRevocationTarget>,
+        /// Revoke tokens issued before this time, ms since the epoch.
+        issued_before: Option<i64>,
+        /// Let the service delay the revocation by its reauth margin.
+        allow_reauth_margin: Option<bool>,
+    },
     /// Any request (RSC19, RTC9): the answer is an
     /// [`HttpPaginatedResponse`] whatever its status.
     Request {
@@ -191,9 +278,10 @@ pub enum RestResult {
     Time(i64),
     /// Stats (RSC6a).
     Stats(PaginatedResult<Stats>),
-    /// Messages: history (RSL2a) or versions (RSL14c).
+    /// Messages: history (RSL2a) or versions (RSL14c); each with its
+    /// `version` and annotations summary filled in (TM2s, TM2u).
     Messages(PaginatedResult<Message>),
-    /// One message (RSL11c).
+    /// One message (RSL11c), filled in as for `Messages`.
     Message(Message),
     /// Presence members (RSP3a) or events (RSP4a).
     Presence(PaginatedResult<PresenceMessage>),
@@ -206,6 +294,27 @@ pub enum RestResult {
     Json(serde_json::Value),
     /// The answer of `request()` (RSC19d).
     Http(HttpPaginatedResponse),
+    /// The result of `updateMessage`, `deleteMessage` or `appendMessage`
+    /// (RSL15e).
+    UpdateDelete(UpdateDeleteResult),
+    /// Annotations of a message (RSAN3c).
+    Annotations(PaginatedResult<Annotation>),
+    /// One BatchResult per BatchPublishSpec (RSC22b).
+    BatchPublish(Vec<BatchResult<BatchPublishResult>>),
+    /// The members of each channel asked for (RSC24).
+    BatchPresence(BatchResult<BatchPresenceResult>),
+    /// The revocation of each target (RSA17c).
+    TokenRevocation(BatchResult<TokenRevocationResult>),
+    /// Done, with nothing to report (an annotation published, RSAN1).
+    Done,
+}
+
+/// The result of an update, delete or append of a message (UDR2).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateDeleteResult {
+    /// The serial of the new version; `None` when the message was
+    /// superseded before the change was published (UDR2a).
+    pub version_serial: Option<String>,
 }
 
 /// Application statistics for one interval (RSC6a). The service's layout
@@ -232,6 +341,27 @@ impl Stats {
     }
 }
 
+/// Basic auth (the API key) over a connection without TLS (RSC18).
+const BASIC_AUTH_OVER_NON_TLS: u32 = 40103;
+
+/// Credentials that do not fit the request, e.g. a token for another
+/// clientId (RSA15a).
+const INCOMPATIBLE_CREDENTIALS: u32 = 40102;
+
+/// Whether a host is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `{channel path}/messages/{serial}/annotations` (RSAN1c6, RSAN3b).
+fn annotations_path(channel_path: &str, serial: &str) -> String {
+    format!("{channel_path}/messages/{}/annotations", segment(serial))
+}
+
 fn invalid(message: impl Into<String>) -> ErrorInfo {
     ErrorInfo::new(40003, 400, message)
 }
@@ -240,18 +370,117 @@ fn encode_err(e: codec::CodecError) -> ErrorInfo {
     ErrorInfo::new(codes::INVALID_DATA_OR_ENCODING, 400, e.to_string())
 }
 
+/// A body in the client's format, for values that are only ever sent.
+fn encode_body<T: Serialize>(value: &T, format: Format) -> Result<Vec<u8>, ErrorInfo> {
+    let result = match format {
+        Format::Json => serde_json::to_vec(value).map_err(|e| e.to_string()),
+        Format::MsgPack => rmp_serde::to_vec_named(value).map_err(|e| e.to_string()),
+    };
+    result.map_err(|e| ErrorInfo::new(codes::INVALID_DATA_OR_ENCODING, 400, e))
+}
+
+/// `<url-safe base64 of 9 random bytes>`, the base of library-generated
+/// ids for idempotent publishing (RSL1k1, RSAN1c4).
+fn id_base(rng: &mut dyn RngCore) -> String {
+    let mut bytes = [0u8; 9];
+    rng.fill_bytes(&mut bytes);
+    BASE64_URL.encode(bytes)
+}
+
+/// Gives messages ids `<base>:<index>` when none has one (RSL1k1, RSL1k3).
+fn assign_ids(messages: &mut [Message], rng: &mut dyn RngCore) {
+    if messages.is_empty() || messages.iter().any(|m| m.id.is_some()) {
+        return;
+    }
+    let base = id_base(rng);
+    for (i, m) in messages.iter_mut().enumerate() {
+        m.id = Some(format!("{base}:{i}"));
+    }
+}
+
+/// Fills in what the service leaves out of a message it returns: a
+/// `version` from the message's serial and timestamp (TM2s, TM2s1,
+/// TM2s2), and an empty annotations summary (TM2u, TM8a).
+fn fill_in(message: &mut Message) {
+    let version = message.version.get_or_insert_with(MessageVersion::default);
+    if version.serial.is_none() {
+        version.serial.clone_from(&message.serial);
+    }
+    if version.timestamp.is_none() {
+        version.timestamp = message.timestamp;
+    }
+    let annotations = message
+        .annotations
+        .get_or_insert_with(|| serde_json::json!({}));
+    if let Some(map) = annotations.as_object_mut() {
+        map.entry("summary")
+            .or_insert_with(|| serde_json::json!({}));
+    }
+}
+
+/// Annotations travel in REST answers (RSAN3).
+impl codec::Wire for Annotation {}
+
 impl RestOp {
     /// The request of this operation for a client with these options. Fails
     /// for invalid arguments (an empty serial, RSL11a, is 40003; an unknown
-    /// method is 40000; `untilAttach` outside the realtime client, 40000).
+    /// method is 40000; `untilAttach` outside the realtime client, 40000),
+    /// with 40103 for an authenticated request that would send the key
+    /// with basic auth over plain HTTP to a host other than loopback
+    /// (RSC18), and with 40102 when the configured token is for another
+    /// clientId than the configured one (RSA15a).
     pub fn prepare(
         self,
         opts: &ClientOptions,
         rng: &mut dyn RngCore,
     ) -> Result<RestRequest, ErrorInfo> {
-        use request::Method::{Get, Post};
         let format = opts.format;
         let channel_path = |name: &str| format!("/channels/{}", segment(name));
+        let request = self.build(opts, rng, format, channel_path)?;
+        // RSC18: the key is never sent in the clear; token auth and
+        // unauthenticated requests (time, RSC16) may use plain HTTP. A
+        // loopback service (a local ably-local) is exempt: the key never
+        // leaves the machine.
+        if request.authenticated
+            && !opts.tls
+            && !opts.uses_token_auth()
+            && !is_loopback(&opts.primary_host())
+        {
+            return Err(ErrorInfo::new(
+                BASIC_AUTH_OVER_NON_TLS,
+                401,
+                "basic auth (the API key) is not sent over a non-TLS connection; use TLS or token auth (RSC18)",
+            ));
+        }
+        // RSA15a, RSA7: a configured token for another clientId.
+        if let (true, Some(mine), Some(theirs)) = (
+            request.authenticated,
+            opts.client_id.as_deref(),
+            opts.token_details
+                .as_ref()
+                .and_then(|t| t.client_id.as_deref()),
+        ) {
+            if theirs != "*" && theirs != mine {
+                return Err(ErrorInfo::new(
+                    INCOMPATIBLE_CREDENTIALS,
+                    401,
+                    format!(
+                        "the token is for clientId '{theirs}', but this client is '{mine}' (RSA15a)"
+                    ),
+                ));
+            }
+        }
+        Ok(request)
+    }
+
+    fn build(
+        self,
+        opts: &ClientOptions,
+        rng: &mut dyn RngCore,
+        format: crate::codec::Format,
+        channel_path: impl Fn(&str) -> String,
+    ) -> Result<RestRequest, ErrorInfo> {
+        use request::Method::{Get, Post};
         Ok(match self {
             RestOp::Time => {
                 let mut r = RestRequest::new(Get, "/time", format, Expect::Time);
@@ -269,16 +498,19 @@ impl RestOp {
                 params,
             } => {
                 let count = messages.len();
-                if opts.idempotent_rest_publishing
-                    && count > 0
-                    && messages.iter().all(|m| m.id.is_none())
-                {
-                    let mut bytes = [0u8; 9];
-                    rng.fill_bytes(&mut bytes);
-                    let base = BASE64.encode(bytes);
-                    for (i, m) in messages.iter_mut().enumerate() {
-                        m.id = Some(format!("{base}:{i}"));
-                    }
+                let size: usize = messages.iter().map(Message::size).sum();
+                if size > opts.max_message_size {
+                    return Err(ErrorInfo::new(
+                        codes::MESSAGE_TOO_LARGE,
+                        400,
+                        format!(
+                            "the messages are {size} bytes, over maxMessageSize {} (RSL1i)",
+                            opts.max_message_size
+                        ),
+                    ));
+                }
+                if opts.idempotent_rest_publishing {
+                    assign_ids(&mut messages, rng);
                 }
                 let body = if count == 1 {
                     codec::encode(&messages[0], format)
@@ -374,6 +606,139 @@ impl RestOp {
                 r.authenticated = false; // the request is signed
                 r
             }
+            RestOp::EditMessage {
+                channel,
+                action,
+                mut message,
+                operation,
+                params,
+            } => {
+                let Some(serial) = message.serial.clone().filter(|s| !s.is_empty()) else {
+                    return Err(invalid("the message to change needs its serial (RSL15a)"));
+                };
+                message.action = Some(action);
+                if operation.is_some() {
+                    message.version = operation;
+                }
+                let mut r = RestRequest::new(
+                    request::Method::Patch,
+                    format!("{}/messages/{}", channel_path(&channel), segment(&serial)),
+                    format,
+                    Expect::UpdateDelete,
+                );
+                r.params = params.into_iter().collect();
+                r.body = Some(codec::encode(&message, format).map_err(encode_err)?);
+                r
+            }
+            RestOp::Annotate {
+                channel,
+                message_serial,
+                action,
+                mut annotation,
+            } => {
+                if annotation
+                    .annotation_type
+                    .as_deref()
+                    .unwrap_or("")
+                    .is_empty()
+                {
+                    return Err(invalid("an annotation needs a type (RSAN1a3)"));
+                }
+                if message_serial.is_empty() {
+                    return Err(invalid("an annotation needs the message serial (RSAN1a)"));
+                }
+                annotation.action = Some(action);
+                annotation.message_serial = Some(message_serial.clone());
+                if opts.idempotent_rest_publishing && annotation.id.is_none() {
+                    annotation.id = Some(format!("{}:0", id_base(rng)));
+                }
+                let mut r = RestRequest::new(
+                    Post,
+                    annotations_path(&channel_path(&channel), &message_serial),
+                    format,
+                    Expect::Done,
+                );
+                r.body = Some(encode_body(&[annotation], format)?);
+                r
+            }
+            RestOp::GetAnnotations {
+                channel,
+                message_serial,
+                params,
+            } => {
+                if message_serial.is_empty() {
+                    return Err(invalid("annotations belong to a message serial (RSAN3a)"));
+                }
+                let mut r = RestRequest::new(
+                    Get,
+                    annotations_path(&channel_path(&channel), &message_serial),
+                    format,
+                    Expect::Annotations { channel },
+                );
+                r.params = params.into_iter().collect();
+                r
+            }
+            RestOp::BatchPublish(mut specs) => {
+                if specs.is_empty() {
+                    return Err(invalid("batchPublish needs a BatchPublishSpec (RSC22c)"));
+                }
+                for spec in &mut specs {
+                    if spec.channels.is_empty() || spec.messages.is_empty() {
+                        return Err(invalid(
+                            "each BatchPublishSpec needs channels and messages (BSP2)",
+                        ));
+                    }
+                    if opts.idempotent_rest_publishing {
+                        assign_ids(&mut spec.messages, rng); // RSC22d
+                    }
+                }
+                let channels = specs.iter().map(|s| s.channels.len()).collect();
+                let mut r =
+                    RestRequest::new(Post, "/messages", format, Expect::BatchPublish { channels });
+                r.body = Some(encode_body(&specs, format)?);
+                r
+            }
+            RestOp::BatchPresence(channels) => {
+                if channels.is_empty() {
+                    return Err(invalid("batchPresence needs channel names (RSC24)"));
+                }
+                let mut r = RestRequest::new(Get, "/presence", format, Expect::BatchPresence);
+                r.params = vec![("channels".into(), channels.join(","))];
+                r
+            }
+            RestOp::RevokeTokens {
+                targets,
+                issued_before,
+                allow_reauth_margin,
+            } => {
+                if opts.uses_token_auth() {
+                    return Err(ErrorInfo::new(
+                        40162,
+                        401,
+                        "revokeTokens needs basic auth with the key, not token auth (RSA17d)",
+                    ));
+                }
+                let key = match opts.key.as_deref() {
+                    Some(k) => ApiKey::parse(k)?,
+                    None => return Err(ErrorInfo::new(40101, 401, "revokeTokens needs a key")),
+                };
+                let body = batch::RevokeBody {
+                    targets: targets
+                        .iter()
+                        .map(TokenRevocationTarget::specifier)
+                        .collect(),
+                    issued_before,
+                    allow_reauth_margin,
+                };
+                let mut r = RestRequest::new(
+                    Post,
+                    format!("/keys/{}/revokeTokens", segment(key.name())),
+                    format,
+                    Expect::TokenRevocation,
+                );
+                r.body = Some(encode_body(&body, format)?);
+                r
+            }
             RestOp::Request {
                 method,
                 path,
@@ -449,22 +814,24 @@ impl RestRequest {
                 self,
                 response,
             )),
-            Expect::Messages { .. } => RestResult::Messages(PaginatedResult::new(
-                decode_items(response, fmt)?,
-                self,
-                response,
-            )),
+            Expect::Messages { .. } => {
+                let mut items: Vec<Message> = decode_items(response, fmt)?;
+                items.iter_mut().for_each(fill_in);
+                RestResult::Messages(PaginatedResult::new(items, self, response))
+            }
             Expect::Presence { .. } => RestResult::Presence(PaginatedResult::new(
                 decode_items(response, fmt)?,
                 self,
                 response,
             )),
-            Expect::Message { .. } => RestResult::Message(
-                decode_items::<Message>(response, fmt)?
+            Expect::Message { .. } => {
+                let mut message = decode_items::<Message>(response, fmt)?
                     .into_iter()
                     .next()
-                    .ok_or_else(|| ErrorInfo::new(40400, 404, "no message in the response"))?,
-            ),
+                    .ok_or_else(|| ErrorInfo::new(40400, 404, "no message in the response"))?;
+                fill_in(&mut message);
+                RestResult::Message(message)
+            }
             Expect::Published { count } => {
                 let value = decode_json(response, fmt)?;
                 let serials = value
@@ -481,6 +848,33 @@ impl RestRequest {
             }
             Expect::Json => RestResult::Json(decode_json(response, fmt)?),
             Expect::Http => return self.decode_http(response),
+            Expect::UpdateDelete => {
+                let value = decode_json(response, fmt)?;
+                RestResult::UpdateDelete(UpdateDeleteResult {
+                    version_serial: value
+                        .get("versionSerial")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                })
+            }
+            Expect::Annotations { .. } => {
+                let mut items = decode_items::<Annotation>(response, fmt)?;
+                for a in &mut items {
+                    // RSL6b: an undecodable payload is kept as it came.
+                    let _ = crate::encoding::decode_payload(&mut a.data, &mut a.encoding, None);
+                }
+                RestResult::Annotations(PaginatedResult::new(items, self, response))
+            }
+            Expect::BatchPublish { channels } => {
+                RestResult::BatchPublish(batch::publish_results(response, fmt, channels)?)
+            }
+            Expect::BatchPresence => {
+                RestResult::BatchPresence(batch::presence_results(response, fmt)?)
+            }
+            Expect::TokenRevocation => {
+                RestResult::TokenRevocation(batch::revocation_results(response, fmt)?)
+            }
+            Expect::Done => RestResult::Done,
         })
     }
 

@@ -102,6 +102,25 @@ pub enum Expect {
     /// An [`HttpPaginatedResponse`](super::HttpPaginatedResponse) of any
     /// status (RSC19d).
     Http,
+    /// An [`UpdateDeleteResult`](super::UpdateDeleteResult) (RSL15e).
+    UpdateDelete,
+    /// A page of annotations of a message of a channel (RSAN3c).
+    Annotations {
+        /// The channel.
+        channel: String,
+    },
+    /// One BatchResult per BatchPublishSpec (RSC22); the number of
+    /// channels of each spec, to group answers that list results only.
+    BatchPublish {
+        /// Channels per spec.
+        channels: Vec<usize>,
+    },
+    /// A BatchResult of channels' members (RSC24).
+    BatchPresence,
+    /// A BatchResult of token revocations (RSA17c).
+    TokenRevocation,
+    /// Nothing to read.
+    Done,
 }
 
 impl Expect {
@@ -128,7 +147,9 @@ pub struct RestRequest {
     pub path: String,
     /// Query params, not encoded, in order.
     pub params: Vec<(String, String)>,
-    /// Extra headers; they replace standard headers of the same name (RSC19f).
+    /// Extra headers; they replace standard headers of the same name
+    /// (RSC19f), except `Authorization` when the request carries the
+    /// client's credentials (RSC19b).
     pub headers: Vec<(String, String)>,
     /// The body, already encoded in `format`.
     pub body: Option<Vec<u8>>,
@@ -186,7 +207,7 @@ impl RestRequest {
     /// `Accept` and `Content-Type` of the format (RSC8c), `Authorization`
     /// (RSA1, RSA3b) and, with basic auth and a configured clientId,
     /// `X-Ably-ClientId` (RSA7e2; a token carries its own clientId), then
-    /// the request's own headers.
+    /// the request's own headers (never in place of the credentials, RSC19b).
     pub fn to_http(&self, opts: &ClientOptions, host: &str, auth: RestAuth<'_>) -> HttpRequest {
         let mut headers: Vec<(String, String)> = vec![
             ("X-Ably-Version".into(), self.version.to_string()),
@@ -213,6 +234,10 @@ impl RestRequest {
             )),
         }
         for (name, value) in &self.headers {
+            // RSC19b: the configured credentials are used unconditionally.
+            if auth != RestAuth::None && name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.clone()));
         }

@@ -219,6 +219,40 @@ impl TokenFetch {
     }
 }
 
+/// `createTokenRequest` (RSA9): a TokenRequest signed with the client's
+/// key. `params` replace the default token params when given (RSA9h), and
+/// unset `ttl` and `capability` stay unset for the service to choose
+/// (RSA5, RSA6); the configured clientId fills in a missing one (RSA7d);
+/// the timestamp is `now_wall_ms` and the nonce comes from `nonce` unless
+/// the params set them (RSA9c, RSA9d). Fails with 40101 without a key.
+pub fn token_request(
+    opts: &ClientOptions,
+    params: Option<TokenParams>,
+    now_wall_ms: i64,
+    nonce: [u8; 8],
+) -> Result<TokenRequest, ErrorInfo> {
+    let key = match opts.key.as_deref() {
+        Some(k) => ApiKey::parse(k)?,
+        None => {
+            return Err(ErrorInfo::new(
+                codes::INVALID_CREDENTIALS,
+                401,
+                "a key is needed to sign a TokenRequest (RSA9g)",
+            ));
+        }
+    };
+    let mut params = params.unwrap_or_else(|| opts.default_token_params.clone());
+    if params.client_id.is_none() {
+        params.client_id = opts.client_id.clone();
+    }
+    Ok(create_token_request(
+        &key,
+        &params,
+        now_wall_ms,
+        nonce_from_bytes(nonce),
+    ))
+}
+
 /// RSA4e: 40170, statusCode 401.
 fn callback_failed(why: impl Into<String>) -> ErrorInfo {
     ErrorInfo::new(codes::AUTH_CALLBACK_FAILED, 401, why)

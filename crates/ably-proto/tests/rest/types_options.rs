@@ -1,0 +1,144 @@
+//! ClientOptions (TO3) as the core has them. Ported from
+//! `uts/rest/unit/types/options_types.md`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ably_proto::auth::TokenParams;
+use ably_proto::client::{AuthUrl, ClientOptions, TokenSource};
+use ably_proto::codec::Format;
+
+use crate::harness::*;
+
+/// The defaults of TO3 that the core's options carry: TLS, the timeouts
+/// and retry limits, MessagePack, idempotent publishing, maxMessageSize,
+/// GET for an authUrl. (The attributes test of the spec also asks for
+/// addRequestIds and queryTime, which wait in docs/conformance.md.)
+#[test]
+fn to3_defaults_of_the_core_options() {
+    let o = ClientOptions::default();
+    assert!(o.tls);
+    assert_eq!(o.http_request_timeout, Duration::from_secs(10));
+    assert_eq!(o.http_max_retry_count, 3);
+    assert_eq!(o.http_max_retry_duration, Duration::from_secs(15));
+    assert_eq!(o.fallback_retry_timeout, Duration::from_secs(600));
+    assert_eq!(o.format, Format::MsgPack);
+    assert!(o.idempotent_rest_publishing);
+    assert_eq!(o.max_message_size, 65_536);
+    assert!(!AuthUrl::default().method_post, "authMethod GET");
+    assert_eq!(o.key, None);
+    assert_eq!(o.token, None);
+    assert_eq!(o.client_id, None);
+    assert_eq!(o.fallback_hosts, None, "the endpoint's defaults");
+    assert_eq!(o.default_token_params, TokenParams::default());
+    assert_eq!(o.primary_host(), "main.realtime.ably.net");
+}
+
+/// rest/unit/TO3/client-options-auth-url-2
+#[test]
+fn to3_client_options_auth_url_2() {
+    let url = AuthUrl {
+        url: "https://auth.example.com/token".into(),
+        method_post: true,
+        headers: BTreeMap::from([("X-API-Key".to_owned(), "secret".to_owned())]),
+        params: BTreeMap::from([("scope".to_owned(), "full".to_owned())]),
+    };
+    let o = ClientOptions {
+        key: None,
+        token_source: TokenSource::Url(url),
+        auto_connect: false,
+        ..ClientOptions::default()
+    };
+    let TokenSource::Url(u) = &o.token_source else {
+        panic!("an authUrl");
+    };
+    assert_eq!(u.url, "https://auth.example.com/token");
+    assert!(u.method_post);
+    assert_eq!(
+        u.headers.get("X-API-Key").map(String::as_str),
+        Some("secret")
+    );
+    assert_eq!(u.params.get("scope").map(String::as_str), Some("full"));
+    // The options are used as given: the token comes from that URL by POST.
+    let mut m = Mock::new(o);
+    m.queue(vec![json(200, serde_json::json!({"token": "t"}))]);
+    m.request_token(None).expect("token");
+    let r = m.only();
+    assert_eq!((r.method, host(r)), ("POST", "auth.example.com".to_owned()));
+    assert_eq!(header(r, "X-API-Key"), Some("secret"));
+}
+
+/// rest/unit/TO3/client-options-default-token-params-3
+#[test]
+fn to3_client_options_default_token_params_3() {
+    let o = ClientOptions {
+        default_token_params: TokenParams {
+            ttl: Some(7_200_000),
+            client_id: Some("default-client".into()),
+            capability: Some(r#"{"*":["subscribe"]}"#.into()),
+            ..TokenParams::default()
+        },
+        ..key_opts()
+    };
+    assert_eq!(o.default_token_params.ttl, Some(7_200_000));
+    assert_eq!(
+        o.default_token_params.client_id.as_deref(),
+        Some("default-client")
+    );
+    assert_eq!(
+        o.default_token_params.capability.as_deref(),
+        Some(r#"{"*":["subscribe"]}"#)
+    );
+    // They are the params of a token obtained without params.
+    let mut m = Mock::new(o);
+    m.queue(vec![token_response("t", START_WALL_MS + 1000)]);
+    m.request_token(None).expect("token");
+    assert_eq!(m.requests.len(), 1);
+    let sent = body(m.last());
+    assert_eq!(sent["ttl"], 7_200_000);
+    assert_eq!(sent["clientId"], "default-client");
+}
+
+/// rest/unit/TO/endpoint-affects-host-0
+#[test]
+fn to_endpoint_affects_host_0() {
+    for (endpoint, host) in [
+        (None, "main.realtime.ably.net"),
+        (Some("test"), "test.realtime.ably.net"),
+        (Some("custom-env"), "custom-env.realtime.ably.net"),
+    ] {
+        let mut o = key_opts();
+        if let Some(e) = endpoint {
+            o.endpoint = e.into();
+        }
+        assert_eq!(o.endpoint, endpoint.unwrap_or("main"));
+        assert_eq!(o.primary_host(), host);
+    }
+}
+
+/// rest/unit/TO/conflicting-options-validation-1
+///
+/// A key with an authCallback is valid (the callback wins, RSA1); no
+/// means of auth at all is refused. (`restHost` with `endpoint` cannot be
+/// written: ClientOptions has no deprecated `restHost`.)
+#[test]
+fn to_conflicting_options_validation_1() {
+    let both = Mock::new(ClientOptions {
+        token_source: TokenSource::Callback,
+        ..key_opts()
+    });
+    assert_eq!(both.client.token_details(), None);
+    let e = match Mock::try_new(ClientOptions {
+        key: None,
+        auto_connect: false,
+        ..ClientOptions::default()
+    }) {
+        Err(e) => e,
+        Ok(_) => panic!("options without auth were accepted"),
+    };
+    let text = e.message.to_lowercase();
+    assert!(
+        text.contains("key") || text.contains("token") || text.contains("auth"),
+        "{e}"
+    );
+}
