@@ -210,7 +210,7 @@ pub struct PublishArgs {
     #[arg(value_name = "DATA")]
     pub data: Option<String>,
     /// How many messages to publish.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: u64,
     /// Milliseconds to wait between messages.
     #[arg(long, value_name = "MS", default_value_t = 0)]
@@ -230,7 +230,7 @@ pub struct SubscribeArgs {
     #[arg(required = true)]
     pub channels: Vec<String>,
     /// Exit after this many messages (in all).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// First replay up to N messages published before attaching (the
     /// `rewind` channel param).
@@ -309,7 +309,7 @@ pub struct PresenceSubscribeArgs {
     /// The channel.
     pub channel: String,
     /// Exit after this many events.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 }
 

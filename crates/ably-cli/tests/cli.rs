@@ -476,6 +476,54 @@ fn presence_enter_get_and_subscribe() {
     );
 }
 
+/// Ctrl-C or SIGTERM makes `presence enter` leave and `subscribe` close,
+/// and both exit 0.
+#[cfg(unix)]
+#[test]
+fn a_stop_signal_leaves_presence_and_exits_0() {
+    let local = Local::start();
+    let mut watch = local.spawn(&[
+        "--json",
+        "channels",
+        "presence",
+        "subscribe",
+        "lobby",
+        "--count",
+        "2",
+    ]);
+    watch.wait_stderr("attached to");
+    let mut sub = local.spawn(&["channels", "subscribe", "lobby"]);
+    sub.wait_stderr("attached to");
+    let mut enter = local.spawn(&[
+        "--client-id",
+        "ed",
+        "channels",
+        "presence",
+        "enter",
+        "lobby",
+    ]);
+    enter.wait_stderr("entered lobby as ed");
+    for proc in [&enter, &sub] {
+        let pid = proc.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+    let done = enter.finish().ok();
+    assert_eq!(done.stdout.last().map(String::as_str), Some("left lobby"));
+    sub.finish().ok();
+    let actions: Vec<Value> = watch
+        .finish()
+        .ok()
+        .json()
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
+    assert_eq!(actions, vec!["enter", "leave"]);
+}
+
 #[test]
 fn connections_test_reports_states_ping_and_details() {
     let local = Local::start();

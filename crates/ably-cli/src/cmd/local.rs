@@ -65,13 +65,13 @@ pub fn run(ctx: &Ctx, args: LocalArgs) -> Outcome {
             "other `ably` commands use it with no options".to_owned()
         } else {
             format!(
-                "use it with: ably --endpoint {} --port {} ...",
+                "`ably --endpoint {} --port {}` uses it",
                 addr.ip(),
                 addr.port()
             )
         };
         out.note(&format!(
-            "SDKs: endpoint {}, port {}, tls false, the key above; {hint}. Ctrl-C stops.",
+            "SDKs: endpoint {}, port {}, tls false, the key above; {hint}; Ctrl-C stops it",
             addr.ip(),
             addr.port()
         ));
