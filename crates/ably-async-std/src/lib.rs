@@ -14,7 +14,7 @@
 //!
 //! For a local service, point the options at it:
 //! `ClientOptions::new(key).endpoint("127.0.0.1").port(8080).tls(false)`.
-//! `cargo run -p ably-async-std --example hello` runs the lines above
+//! `cargo run -p ably-async-std --example hello_async_std` runs the lines above
 //! against an embedded `ably-local` (or against Ably with `ABLY_KEY` set).
 //!
 //! # The API

@@ -13,7 +13,7 @@
 //!
 //! For a local service, point the options at it:
 //! `ClientOptions::new(key).endpoint("127.0.0.1").port(8080).tls(false)`.
-//! `cargo run -p ably-tokio --example hello` runs the lines above against
+//! `cargo run -p ably-tokio --example hello_tokio` runs the lines above against
 //! an embedded `ably-local` (or against Ably with `ABLY_KEY` set).
 //!
 //! # The API

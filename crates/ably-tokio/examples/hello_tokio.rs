@@ -1,8 +1,8 @@
 //! Connect, subscribe, publish and print, on tokio.
 //!
 //! ```sh
-//! cargo run -p ably-tokio --example hello                               # embedded ably-local
-//! ABLY_KEY=appId.keyId:secret cargo run -p ably-tokio --example hello   # Ably
+//! cargo run -p ably-tokio --example hello_tokio                               # embedded ably-local
+//! ABLY_KEY=appId.keyId:secret cargo run -p ably-tokio --example hello_tokio   # Ably
 //! ```
 
 use ably_local::server::{Config, Server};

@@ -1,8 +1,8 @@
 //! Connect, subscribe, publish and print, on async-std.
 //!
 //! ```sh
-//! cargo run -p ably-async-std --example hello                               # embedded ably-local
-//! ABLY_KEY=appId.keyId:secret cargo run -p ably-async-std --example hello   # Ably
+//! cargo run -p ably-async-std --example hello_async_std                               # embedded ably-local
+//! ABLY_KEY=appId.keyId:secret cargo run -p ably-async-std --example hello_async_std   # Ably
 //! ```
 
 use ably_async_std::{ClientOptions, Realtime};
