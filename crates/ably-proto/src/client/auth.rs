@@ -115,6 +115,14 @@ impl Auth {
             }
     }
 
+    /// Whether the token in use is known to have expired by this clock.
+    pub(crate) fn token_expired(&self, now_wall_ms: i64) -> bool {
+        self.token
+            .as_ref()
+            .and_then(|t| t.expires)
+            .is_some_and(|e| e <= now_wall_ms)
+    }
+
     /// The stored token params (RSA10g).
     pub(crate) fn token_params(&self) -> &TokenParams {
         &self.token_params

@@ -449,7 +449,7 @@ impl Client {
                 request,
                 http: super::HttpRequest {
                     method: "GET",
-                    url: "https://internet-up.ably-realtime.com/is-the-internet-up.txt".into(),
+                    url: self.opts.connectivity_check_url().to_owned(),
                     headers: Vec::new(),
                     body: None,
                 },

@@ -62,7 +62,7 @@ pub use io::{
     Generation, HttpRequest, HttpResponse, Input, LogLevel, LogRecord, OpId, Output, RequestId,
     TimerKind, TransportEvent,
 };
-pub use options::{AuthUrl, ClientOptions, TokenSource};
+pub use options::{AuthUrl, ClientOptions, DEFAULT_CONNECTIVITY_CHECK_URL, TokenSource};
 pub use presence::{LocalPresenceMap, PresenceMap, PresenceQuery, PresenceRequest};
 pub use publish::MAX_OUTSTANDING_FRAMES;
 pub use recovery::RecoveryKey;
@@ -224,7 +224,7 @@ impl Client {
                 error: Some(error),
             }));
         }
-        if client.opts.auto_connect {
+        if client.opts.auto_connect && !client.opts.rest_client {
             client.on_command_connect();
         }
         Ok(client)
@@ -484,7 +484,15 @@ impl Client {
         }
         if self.connectivity_check == Some(request) {
             self.connectivity_check = None;
-            let up = matches!(&result, Ok(r) if r.status == 200 && String::from_utf8_lossy(&r.body).contains("yes"));
+            // REC3: the default URL answers `yes`; a configured one (REC3b)
+            // passes with any success status.
+            let up = match &result {
+                Ok(r) if self.opts.connectivity_check_url.is_some() => {
+                    (200..300).contains(&r.status)
+                }
+                Ok(r) => r.status == 200 && String::from_utf8_lossy(&r.body).contains("yes"),
+                Err(_) => false,
+            };
             self.on_connectivity_checked(up);
             return;
         }

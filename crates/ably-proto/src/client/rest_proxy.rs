@@ -19,8 +19,8 @@ use crate::ErrorInfo;
 use crate::auth::TokenParams;
 use crate::error::codes;
 use crate::rest::{
-    CallStep, RestAuth, RestCall, RestOp, RestResult, TokenFetch, TokenStep, decode_payloads,
-    decode_presence_payloads, rest_hosts,
+    CallStep, REQUEST_ID, RestAuth, RestCall, RestOp, RestResult, TokenFetch, TokenStep,
+    decode_payloads, decode_presence_payloads, rest_hosts,
 };
 
 use super::time::Instant;
@@ -157,6 +157,19 @@ impl Client {
         {
             let params = self.auth.token_params().clone();
             return self.rest_fetch_token(op, params);
+        }
+        if authenticated
+            && token_auth
+            && !self.auth.can_renew()
+            && self.auth.token_expired(self.now.wall_ms)
+        {
+            // RSA4a2: known expired and not renewable; nothing is sent.
+            let err = ErrorInfo::new(
+                codes::NO_MEANS_TO_RENEW,
+                401,
+                "the token has expired and there is no means to renew it (RSA4a2)",
+            );
+            return self.rest_finish(op, Err(err));
         }
         let key = self.auth.key_string();
         let token = self.auth.token_string();
@@ -336,6 +349,20 @@ impl Client {
         if let Some((request, _)) = entry.waiting {
             self.rest.requests.remove(&request);
         }
+        // RSC7c: a failure names its request id.
+        let request_id = entry.call.as_ref().and_then(|c| {
+            c.request()
+                .params
+                .iter()
+                .find(|(k, _)| k == REQUEST_ID)
+                .map(|(_, v)| v.clone())
+        });
+        let result = result.map_err(|mut e| {
+            if let Some(id) = request_id {
+                e.message = format!("{} (request_id {id})", e.message);
+            }
+            e
+        });
         let channel = entry
             .call
             .as_ref()

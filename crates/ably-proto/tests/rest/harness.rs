@@ -89,8 +89,10 @@ impl Mock {
         Mock::try_new(opts).expect("valid options")
     }
 
-    /// A mock around a new client, or the error of its options.
-    pub fn try_new(opts: ClientOptions) -> Result<Mock, ErrorInfo> {
+    /// A mock around a new client, or the error of its options. The
+    /// client is a REST client (`rest_client`): it never connects.
+    pub fn try_new(mut opts: ClientOptions) -> Result<Mock, ErrorInfo> {
+        opts.rest_client = true;
         let now = Now::new(Instant::from_millis(0), START_WALL_MS);
         let client = Client::new(opts, [7; 32], now)?;
         Ok(Mock {
@@ -653,6 +655,19 @@ pub fn details(token: &str) -> TokenDetails {
         expires: Some(START_WALL_MS + 3_600_000),
         ..TokenDetails::default()
     }
+}
+
+/// Checks the `request_id` param of a request (RSC7c): url-safe base64 of
+/// at least 9 random bytes; returns it.
+pub fn request_id(r: &HttpRequest) -> String {
+    let id = param(r, "request_id").expect("a request_id param");
+    assert!(id.len() >= 12, "at least 9 bytes in base64: {id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "url-safe base64: {id}"
+    );
+    id
 }
 
 /// Whether a request is a token exchange (`/keys/{name}/requestToken`).
