@@ -385,7 +385,7 @@ fn encode_body<T: Serialize>(value: &T, format: Format) -> Result<Vec<u8>, Error
 /// `<url-safe base64 of 9 random bytes>`, the base of library-generated
 /// ids for idempotent publishing (RSL1k1, RSAN1c4) and a request id
 /// (RSC7c).
-fn id_base(rng: &mut dyn RngCore) -> String {
+pub(crate) fn id_base(rng: &mut dyn RngCore) -> String {
     let mut bytes = [0u8; 9];
     rng.fill_bytes(&mut bytes);
     BASE64_URL.encode(bytes)

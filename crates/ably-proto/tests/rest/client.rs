@@ -71,6 +71,28 @@ fn rsc7c_request_id_included_0() {
     assert_eq!(param(off.only(), "request_id"), None);
 }
 
+/// RSC7c: the token request the client makes for itself carries an id
+/// too, and the request it was made for has its own.
+#[test]
+fn rsc7c_token_request_has_request_id() {
+    let mut m = Mock::new(ClientOptions {
+        add_request_ids: true,
+        use_token_auth: true,
+        ..key_opts()
+    });
+    m.respond(|r| {
+        if is_token_request(r) {
+            token_response("t", START_WALL_MS + 3_600_000)
+        } else {
+            json(200, json!([]))
+        }
+    });
+    m.ok(history("test"));
+    assert_eq!(m.requests.len(), 2);
+    assert!(is_token_request(&m.requests[0]));
+    assert_ne!(request_id(&m.requests[0]), request_id(&m.requests[1]));
+}
+
 /// rest/unit/RSC7c/request-id-preserved-fallback-1
 ///
 /// The retry on a fallback host keeps the id; an error names it.

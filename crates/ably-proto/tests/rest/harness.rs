@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use ably_proto::auth::{TokenDetails, TokenParams};
 use ably_proto::client::{
-    AuthResponse, Client, ClientOptions, Command, Completion, Event, HttpRequest, HttpResponse,
-    Input, Instant, Now, OpId, Output, RequestId,
+    AuthOptions, AuthResponse, Client, ClientOptions, Command, Completion, Event, HttpRequest,
+    HttpResponse, Input, Instant, Now, OpId, Output, RequestId,
 };
 use ably_proto::codec::Format;
 use ably_proto::rest::{RestOp, RestResult};
@@ -229,6 +229,23 @@ impl Mock {
                 RestResult::Token(t) => Ok(t),
                 other => panic!("expected a token, got {other:?}"),
             },
+            other => panic!("expected a token, got {other:?}"),
+        }
+    }
+
+    /// `authorize(tokenParams, authOptions)` (RSA10) to its completion.
+    pub fn authorize_with(
+        &mut self,
+        params: Option<TokenParams>,
+        options: Option<AuthOptions>,
+    ) -> Result<Completion, ErrorInfo> {
+        self.run(Command::AuthorizeWith { params, options })
+    }
+
+    /// `authorize()` with optional params, to the token it gives (RSA10f).
+    pub fn authorize(&mut self, params: Option<TokenParams>) -> Result<TokenDetails, ErrorInfo> {
+        match self.run(Command::Authorize(params))? {
+            Completion::Authorized(t) => Ok(t),
             other => panic!("expected a token, got {other:?}"),
         }
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ably_proto::auth::TokenParams;
-use ably_proto::client::{AuthUrl, ClientOptions, TokenSource};
+use ably_proto::client::{AuthOptions, AuthUrl, ClientOptions, Command, TokenSource};
 use ably_proto::codec::Format;
 
 use crate::harness::*;
@@ -167,4 +167,58 @@ fn to_conflicting_options_validation_1() {
         text.contains("key") || text.contains("token") || text.contains("auth"),
         "{e}"
     );
+}
+
+/// rest/unit/AO2/auth-options-attributes-0
+///
+/// AuthOptions hold an authUrl with its method, headers and params (the
+/// core's AuthUrl), queryTime, a key, a token, token details, useTokenAuth
+/// and the authCallback marker; given to `requestToken()` they are used
+/// as they are.
+#[test]
+fn ao2_auth_options_attributes_0() {
+    let options = AuthOptions {
+        token_source: TokenSource::Url(AuthUrl {
+            url: "https://auth.example.com/token".into(),
+            method_post: true,
+            headers: BTreeMap::from([("Authorization".to_owned(), "Bearer api-key".to_owned())]),
+            params: BTreeMap::from([("user".to_owned(), "test".to_owned())]),
+        }),
+        query_time: true,
+        ..AuthOptions::default()
+    };
+    let TokenSource::Url(u) = &options.token_source else {
+        panic!("an authUrl");
+    };
+    assert_eq!(u.url, "https://auth.example.com/token");
+    assert!(u.method_post, "authMethod POST");
+    assert_eq!(
+        u.headers.get("Authorization").map(String::as_str),
+        Some("Bearer api-key")
+    );
+    assert_eq!(u.params.get("user").map(String::as_str), Some("test"));
+    assert!(options.query_time);
+    let d = AuthOptions::default();
+    assert_eq!((d.key, d.token, d.token_details), (None, None, None));
+    assert_eq!(d.token_source, TokenSource::None);
+    assert_eq!(d.use_token_auth, None);
+    assert!(!d.query_time);
+    let callback = AuthOptions {
+        token_source: TokenSource::Callback,
+        ..AuthOptions::default()
+    };
+    assert_eq!(callback.token_source, TokenSource::Callback);
+
+    let mut m = Mock::new(key_opts());
+    m.queue(vec![json(200, serde_json::json!({"token": "t"}))]);
+    m.run(Command::RequestTokenWith {
+        params: None,
+        options: Some(options),
+    })
+    .expect("token");
+    let r = m.only();
+    assert_eq!((r.method, host(r)), ("POST", "auth.example.com".to_owned()));
+    assert_eq!(header(r, "Authorization"), Some("Bearer api-key"));
+    let form = String::from_utf8(r.body.clone().unwrap_or_default()).expect("form");
+    assert!(form.split('&').any(|p| p == "user=test"), "{form}");
 }
