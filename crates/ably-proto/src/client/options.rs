@@ -50,8 +50,9 @@ pub struct ClientOptions {
     pub client_id: Option<String>,
     /// Token params used when the core obtains a token (TO3j11).
     pub default_token_params: TokenParams,
-    /// `main` (default), another routing policy name, or a host name
-    /// (`localhost`, `127.0.0.1`, `realtime.example.com`) (REC1).
+    /// `main` (default), another routing policy name, `nonprod:[id]` for
+    /// a non-production one, or a host name (`localhost`, `127.0.0.1`,
+    /// `realtime.example.com`) (REC1).
     pub endpoint: String,
     /// The port; defaults to 443 with TLS and 80 without.
     pub port: Option<u16>,
