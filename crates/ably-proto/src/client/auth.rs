@@ -5,14 +5,17 @@
 //! authCallback ([`Output::FetchToken`]) or the authUrl ([`Output::Http`])
 //! may give a token, token details, or a TokenRequest; a TokenRequest (also
 //! one the core signs itself with the key) is exchanged at
-//! `POST /keys/{keyName}/requestToken`. The pipeline ends with token
-//! details or an error shaped as RSA4c/RSA4d require.
+//! `POST /keys/{keyName}/requestToken`. With queryTime the service's time
+//! is asked for first, once, and its offset from the local clock is used
+//! for every TokenRequest the core signs (RSA9d, RSA10k). The pipeline ends
+//! with token details or an error shaped as RSA4c/RSA4d require.
 
 use crate::ErrorInfo;
 use crate::auth::{
     ApiKey, TokenDetails, TokenParams, TokenRequest, create_token_request, nonce_from_bytes,
 };
 use crate::error::codes;
+use crate::rest::{Expect, Method, RestAuth, RestRequest, RestResult};
 
 use super::io::{AuthResponse, HttpRequest, HttpResponse, Output, RequestId};
 use super::options::{ClientOptions, TokenSource};
@@ -21,6 +24,8 @@ use super::url::encode_component;
 /// The stage of an outstanding token request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Stage {
+    /// Waiting for the service time, to sign with (RSA9d).
+    Time,
     /// Waiting for the authCallback.
     Callback,
     /// Waiting for the authUrl.
@@ -34,6 +39,18 @@ enum Stage {
 struct Pending {
     request: RequestId,
     stage: Stage,
+    /// While waiting for the time: the params and nonce to sign with.
+    signing: Option<(TokenParams, [u8; 8])>,
+}
+
+impl Pending {
+    fn new(request: RequestId, stage: Stage) -> Pending {
+        Pending {
+            request,
+            stage,
+            signing: None,
+        }
+    }
 }
 
 /// The outcome of a finished token request.
@@ -62,6 +79,10 @@ pub(crate) struct Auth {
     /// The clientId confirmed by a token or CONNECTED (RSA7b, RSA12).
     client_id: Option<String>,
     pending: Option<Pending>,
+    /// The service's clock minus the local one, once asked for (RSA10k).
+    server_time_offset: Option<i64>,
+    /// Ask for the service time before the next signing (AO2g, RSA10k).
+    query_time_once: bool,
 }
 
 impl Auth {
@@ -83,6 +104,8 @@ impl Auth {
             configured_client_id: opts.client_id.clone(),
             client_id,
             pending: None,
+            server_time_offset: None,
+            query_time_once: false,
         }
     }
 
@@ -115,6 +138,14 @@ impl Auth {
             }
     }
 
+    /// Whether the token in use is known to have expired by this clock.
+    pub(crate) fn token_expired(&self, now_wall_ms: i64) -> bool {
+        self.token
+            .as_ref()
+            .and_then(|t| t.expires)
+            .is_some_and(|e| e <= now_wall_ms)
+    }
+
     /// The stored token params (RSA10g).
     pub(crate) fn token_params(&self) -> &TokenParams {
         &self.token_params
@@ -127,6 +158,44 @@ impl Auth {
             self.client_id = details.client_id.clone();
         }
         self.token = Some(details);
+    }
+
+    /// Replaces the means of obtaining tokens with stored AuthOptions
+    /// (RSA10g); a `key` of `None` keeps the key (RSA10i).
+    pub(crate) fn replace_means(
+        &mut self,
+        key: Option<ApiKey>,
+        source: TokenSource,
+        use_token: bool,
+    ) {
+        if key.is_some() {
+            self.key = key;
+        }
+        self.source = source;
+        self.use_token = use_token;
+    }
+
+    /// Asks for the service time before the next TokenRequest is signed,
+    /// unless its offset is known (AO2g, RSA10k).
+    pub(crate) fn query_time_once(&mut self) {
+        self.query_time_once = true;
+    }
+
+    /// Whether the service time must be asked for before signing with the
+    /// key (RSA9d, RSA10k).
+    pub(crate) fn must_query_time(&self, query_time: bool) -> bool {
+        query_time && self.server_time_offset.is_none()
+    }
+
+    /// Records the service time answered at `now_wall_ms` (RSA10k).
+    pub(crate) fn set_server_time(&mut self, server_ms: i64, now_wall_ms: i64) {
+        self.server_time_offset = Some(server_ms.saturating_sub(now_wall_ms));
+    }
+
+    /// The service's time now, as far as known: the local clock plus the
+    /// offset, if one was obtained (RSA10k).
+    pub(crate) fn server_now(&self, now_wall_ms: i64) -> i64 {
+        now_wall_ms.saturating_add(self.server_time_offset.unwrap_or(0))
     }
 
     /// Forgets the current token (after a token error, RSA16d).
@@ -185,36 +254,41 @@ impl Auth {
         }
         match self.source.clone() {
             TokenSource::Callback => {
-                self.pending = Some(Pending {
-                    request,
-                    stage: Stage::Callback,
-                });
+                self.pending = Some(Pending::new(request, Stage::Callback));
                 out.push(Output::FetchToken { request, params });
                 None
             }
             TokenSource::Url(auth_url) => {
-                self.pending = Some(Pending {
-                    request,
-                    stage: Stage::AuthUrl,
-                });
+                self.pending = Some(Pending::new(request, Stage::AuthUrl));
                 out.push(Output::Http {
                     request,
                     http: auth_url_request(&auth_url, &params),
                 });
                 None
             }
-            TokenSource::None => match &self.key {
-                Some(key) => {
-                    let req =
-                        create_token_request(key, &params, now_wall_ms, nonce_from_bytes(nonce));
+            TokenSource::None => match self.key.clone() {
+                Some(_) if self.must_query_time(opts.query_time || self.query_time_once) => {
+                    // RSA9d, RSA10k: the service's time first.
+                    self.query_time_once = false;
                     self.pending = Some(Pending {
                         request,
-                        stage: Stage::Exchange,
+                        stage: Stage::Time,
+                        signing: Some((params, nonce)),
                     });
                     out.push(Output::Http {
                         request,
-                        http: exchange_request(opts, &req),
+                        http: time_request(opts).to_http(
+                            opts,
+                            &opts.primary_host(),
+                            RestAuth::None,
+                        ),
                     });
+                    None
+                }
+                Some(key) => {
+                    self.query_time_once = false;
+                    let now = self.server_now(now_wall_ms);
+                    self.sign_and_exchange(opts, request, &key, &params, now, nonce, out);
                     None
                 }
                 None => Some(Err(TokenError {
@@ -247,12 +321,35 @@ impl Auth {
         }
     }
 
-    /// Takes an HTTP answer (authUrl or requestToken).
+    /// Signs a TokenRequest with the key at `now` (the service's time as
+    /// far as known) and exchanges it.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_and_exchange(
+        &mut self,
+        opts: &ClientOptions,
+        request: RequestId,
+        key: &ApiKey,
+        params: &TokenParams,
+        now: i64,
+        nonce: [u8; 8],
+        out: &mut Vec<Output>,
+    ) {
+        let req = create_token_request(key, params, now, nonce_from_bytes(nonce));
+        self.pending = Some(Pending::new(request, Stage::Exchange));
+        out.push(Output::Http {
+            request,
+            http: exchange_request(opts, &req),
+        });
+    }
+
+    /// Takes an HTTP answer (the time, the authUrl or requestToken),
+    /// received at `now_wall_ms`.
     pub(crate) fn on_http(
         &mut self,
         opts: &ClientOptions,
         request: RequestId,
         result: Result<HttpResponse, ErrorInfo>,
+        now_wall_ms: i64,
         out: &mut Vec<Output>,
     ) -> Option<TokenOutcome> {
         let stage = match &self.pending {
@@ -263,6 +360,9 @@ impl Auth {
             Ok(r) => r,
             Err(e) => return Some(Err(self.failed(e))),
         };
+        if stage == Stage::Time {
+            return self.on_time(opts, request, &response, now_wall_ms, out);
+        }
         if response.status >= 400 {
             let error = error_from_response(&response);
             return Some(Err(self.failed(error)));
@@ -280,6 +380,31 @@ impl Auth {
                 401,
                 why,
             )))),
+        }
+    }
+
+    /// The service time arrived: keep its offset and sign (RSA9d, RSA10k).
+    fn on_time(
+        &mut self,
+        opts: &ClientOptions,
+        request: RequestId,
+        response: &HttpResponse,
+        now_wall_ms: i64,
+        out: &mut Vec<Output>,
+    ) -> Option<TokenOutcome> {
+        let signing = self.pending.as_mut().and_then(|p| p.signing.take());
+        let time = match time_request(opts).decode(response) {
+            Ok(RestResult::Time(ms)) => ms,
+            Ok(_) => return Some(Err(self.failed(no_time()))),
+            Err(e) => return Some(Err(self.failed(e))),
+        };
+        self.set_server_time(time, now_wall_ms);
+        match (signing, self.key.clone()) {
+            (Some((params, nonce)), Some(key)) => {
+                self.sign_and_exchange(opts, request, &key, &params, time, nonce, out);
+                None
+            }
+            _ => Some(Err(self.failed(no_time()))),
         }
     }
 
@@ -313,10 +438,7 @@ impl Auth {
             AuthResponse::Token(token) => TokenDetails::from_token(token),
             AuthResponse::Details(details) => details,
             AuthResponse::Request(req) => {
-                self.pending = Some(Pending {
-                    request,
-                    stage: Stage::Exchange,
-                });
+                self.pending = Some(Pending::new(request, Stage::Exchange));
                 out.push(Output::Http {
                     request,
                     http: exchange_request(opts, &req),
@@ -362,6 +484,22 @@ impl Auth {
             fatal: forbidden,
         }
     }
+}
+
+/// `GET /time`, unauthenticated (RSC16), for queryTime (RSA9d).
+pub(crate) fn time_request(opts: &ClientOptions) -> RestRequest {
+    let mut r = RestRequest::new(Method::Get, "/time", opts.format, Expect::Time);
+    r.authenticated = false;
+    r
+}
+
+/// A time answer that gave no time to sign with.
+fn no_time() -> ErrorInfo {
+    ErrorInfo::new(
+        codes::INTERNAL,
+        500,
+        "the service time needed to sign a TokenRequest is missing (RSA9d)",
+    )
 }
 
 /// The base REST URL of the primary host.

@@ -26,6 +26,7 @@ use crate::error::codes;
 use crate::{Action, AuthDetails, ErrorInfo, ProtocolMessage};
 
 use super::auth::{TokenError, TokenOutcome};
+use super::auth_options::AuthOptions;
 use super::io::{
     Completion, ConnectionState, ConnectionStateChange, Event, Generation, OpId, Output, TimerKind,
 };
@@ -449,7 +450,7 @@ impl Client {
                 request,
                 http: super::HttpRequest {
                     method: "GET",
-                    url: "https://internet-up.ably-realtime.com/is-the-internet-up.txt".into(),
+                    url: self.opts.connectivity_check_url().to_owned(),
                     headers: Vec::new(),
                     body: None,
                 },
@@ -684,13 +685,37 @@ impl Client {
 
     // ---- tokens and authorize() (RTC8, RTN22) -----------------------------
 
+    /// `authorize()` (RSA10, RTC8), with auth options if given.
     pub(crate) fn on_command_authorize(
         &mut self,
         op: OpId,
         params: Option<crate::auth::TokenParams>,
+        options: Option<AuthOptions>,
     ) {
+        let basic = options.as_ref().is_some_and(AuthOptions::is_basic);
+        if basic && !self.opts.rest_client {
+            let err = ErrorInfo::new(
+                codes::BAD_REQUEST,
+                400,
+                "authorize() can switch only a REST client to basic auth; a realtime connection keeps token auth (RSA10a)",
+            );
+            return self.complete(op, Err(err));
+        }
+        if let Some(o) = &options {
+            if let Err(e) = self.store_auth_options(o) {
+                return self.complete(op, Err(e));
+            }
+        }
         if let Some(params) = params {
             self.auth.set_token_params(params);
+        }
+        let query_time = options.as_ref().is_some_and(|o| o.query_time);
+        let given = options.as_ref().and_then(AuthOptions::given_token);
+        if self.opts.rest_client {
+            return self.rest_authorize(op, given, basic, query_time);
+        }
+        if query_time {
+            self.auth.query_time_once();
         }
         match &mut self.authorize {
             Some(a) => a.ops.push(op),
@@ -701,7 +726,7 @@ impl Client {
                 })
             }
         }
-        if self.auth.is_pending() {
+        if self.auth.is_pending() && given.is_none() {
             return;
         }
         if self.state == S::Connecting {
@@ -709,7 +734,36 @@ impl Client {
             self.close_transport();
             self.timers.cancel(TimerKind::ConnectTimeout);
         }
-        self.request_token();
+        match given {
+            Some(details) => {
+                // RSA10e: a given token is used as it is.
+                self.auth.cancel();
+                self.auth.adopt_token(details.clone());
+                self.on_token_outcome(Ok(details));
+            }
+            None => self.request_token(),
+        }
+    }
+
+    /// Stores the AuthOptions of `authorize()` in place of the client's
+    /// (RSA10g, RSA10h), keeping the key when they have none (RSA10i); on
+    /// a switch to basic auth the token is forgotten (RSA16d).
+    fn store_auth_options(&mut self, options: &AuthOptions) -> Result<(), ErrorInfo> {
+        let key = options
+            .key
+            .as_deref()
+            .map(crate::auth::ApiKey::parse)
+            .transpose()?;
+        self.opts = options.apply(&self.opts);
+        self.auth.replace_means(
+            key,
+            self.opts.token_source.clone(),
+            self.opts.use_token_auth,
+        );
+        if options.is_basic() {
+            self.auth.discard_token();
+        }
+        Ok(())
     }
 
     /// RTN22: the service asks for re-authentication.

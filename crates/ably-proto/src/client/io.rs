@@ -58,8 +58,33 @@ pub enum Command {
     Close,
     /// Measure the round trip to the service (RTN13).
     Ping,
-    /// Obtain a new token and use it; `None` keeps the stored params (RTC8, RSA10).
+    /// `Auth#authorize`: obtain a new token and use it; given params
+    /// replace the stored ones, `None` keeps them (RSA10e, RSA10g). A
+    /// realtime client uses it on its connection, or connects with it
+    /// (RTC8), and completes with [`Completion::Authorized`] once the
+    /// service accepts it. A REST client
+    /// ([`rest_client`](super::ClientOptions::rest_client)) stores it
+    /// for its requests and completes with it at once, without opening a
+    /// transport (RSA10a, RSA16c, RSA7); a refused token request fails
+    /// with its own error, e.g. 40100 from the service (RSA10l).
     Authorize(Option<TokenParams>),
+    /// `Auth#authorize(tokenParams, authOptions)` (RSA10b): as
+    /// [`Command::Authorize`], with `options`, when given, stored in place
+    /// of the client's means of auth for this and later tokens (RSA10g,
+    /// RSA10h), keeping the client's key when they have none (RSA10i). A
+    /// token in the options is used as it is, with no request (RSA10e);
+    /// `query_time` asks for the service time before signing (RSA10k). On
+    /// a REST client, options with a key and `use_token_auth:
+    /// Some(false)` switch it to basic auth: the token is forgotten
+    /// (RSA16d) and the command completes with [`Completion::Done`]; a
+    /// realtime client refuses that with 40000. An invalid key fails with
+    /// 40101 and changes nothing.
+    AuthorizeWith {
+        /// Token params for this and later tokens; `None` keeps the stored.
+        params: Option<TokenParams>,
+        /// Auth options for this and later tokens; `None` keeps the stored.
+        options: Option<super::AuthOptions>,
+    },
     /// Publish payload-encoded messages on a channel; completes on ACK or
     /// NACK, or fails when the connection is suspended, closed or failed
     /// (RTN7, RTL6c).
@@ -166,6 +191,17 @@ pub enum Command {
     /// [`RestResult::Token`](crate::rest::RestResult::Token). A failing
     /// authCallback or authUrl is 40170 (RSA4e).
     RequestToken(Option<TokenParams>),
+    /// `Auth#requestToken(tokenParams, authOptions)` (RSA8e): as
+    /// [`Command::RequestToken`], with `options`, when given, used for
+    /// this token only in place of the client's means of auth (the
+    /// client's key stays when they have none, RSA10i) and its
+    /// queryTime (RSA9d); nothing is stored.
+    RequestTokenWith {
+        /// Token params for this token; `None` uses the stored ones.
+        params: Option<TokenParams>,
+        /// Auth options for this token; `None` uses the client's.
+        options: Option<super::AuthOptions>,
+    },
 }
 
 /// What happened on a transport.
@@ -354,7 +390,8 @@ pub enum Completion {
     /// published message; `None` for a message the service conflated or
     /// when the ACK carried no serials (RTL6j, PBR2a, TR4s).
     Published(Vec<Option<String>>),
-    /// The result of [`Command::Rest`] or [`Command::RequestToken`];
+    /// The result of [`Command::Rest`], [`Command::RequestToken`] or
+    /// [`Command::RequestTokenWith`];
     /// message and presence payloads decoded with the channel's cipher.
     Rest(Box<crate::rest::RestResult>),
 }

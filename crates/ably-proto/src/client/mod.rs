@@ -28,6 +28,7 @@
 //! `crates/ably-proto/examples/blocking_client.rs`.
 
 pub(crate) mod auth;
+mod auth_options;
 mod channel;
 mod connection;
 mod delta;
@@ -51,6 +52,7 @@ use rand_core::{RngCore, SeedableRng};
 use crate::codec::{self, Format};
 use crate::{Action, ConnectionDetails, ErrorInfo, Message, ProtocolMessage};
 
+pub use auth_options::AuthOptions;
 pub use channel::{
     ChannelState, ChannelStateChange, ChannelView, DeriveOptions, derived_channel_name,
 };
@@ -62,7 +64,7 @@ pub use io::{
     Generation, HttpRequest, HttpResponse, Input, LogLevel, LogRecord, OpId, Output, RequestId,
     TimerKind, TransportEvent,
 };
-pub use options::{AuthUrl, ClientOptions, TokenSource};
+pub use options::{AuthUrl, ClientOptions, DEFAULT_CONNECTIVITY_CHECK_URL, TokenSource};
 pub use presence::{LocalPresenceMap, PresenceMap, PresenceQuery, PresenceRequest};
 pub use publish::MAX_OUTSTANDING_FRAMES;
 pub use recovery::RecoveryKey;
@@ -224,7 +226,7 @@ impl Client {
                 error: Some(error),
             }));
         }
-        if client.opts.auto_connect {
+        if client.opts.auto_connect && !client.opts.rest_client {
             client.on_command_connect();
         }
         Ok(client)
@@ -364,7 +366,10 @@ impl Client {
                 self.complete(op, Ok(Completion::Done));
             }
             Command::Ping => self.on_command_ping(op),
-            Command::Authorize(params) => self.on_command_authorize(op, params),
+            Command::Authorize(params) => self.on_command_authorize(op, params, None),
+            Command::AuthorizeWith { params, options } => {
+                self.on_command_authorize(op, params, options)
+            }
             Command::Publish { channel, messages } => {
                 self.on_command_publish(op, channel, messages)
             }
@@ -403,7 +408,10 @@ impl Client {
                 params,
             } => self.on_command_edit_message(op, channel, action, message, operation, params),
             Command::Rest(rest) => self.on_command_rest(op, rest),
-            Command::RequestToken(params) => self.on_command_request_token(op, params),
+            Command::RequestToken(params) => self.on_command_request_token(op, params, None),
+            Command::RequestTokenWith { params, options } => {
+                self.on_command_request_token(op, params, options)
+            }
         }
     }
 
@@ -484,12 +492,23 @@ impl Client {
         }
         if self.connectivity_check == Some(request) {
             self.connectivity_check = None;
-            let up = matches!(&result, Ok(r) if r.status == 200 && String::from_utf8_lossy(&r.body).contains("yes"));
+            // REC3: the default URL answers `yes`; a configured one (REC3b)
+            // passes with any success status.
+            let up = match &result {
+                Ok(r) if self.opts.connectivity_check_url.is_some() => {
+                    (200..300).contains(&r.status)
+                }
+                Ok(r) => r.status == 200 && String::from_utf8_lossy(&r.body).contains("yes"),
+                Err(_) => false,
+            };
             self.on_connectivity_checked(up);
             return;
         }
         let mut out = Vec::new();
-        let outcome = self.auth.on_http(&self.opts, request, result, &mut out);
+        let wall_ms = self.now.wall_ms;
+        let outcome = self
+            .auth
+            .on_http(&self.opts, request, result, wall_ms, &mut out);
         self.outputs.extend(out);
         if let Some(outcome) = outcome {
             self.on_token_outcome(outcome);

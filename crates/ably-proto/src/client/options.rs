@@ -50,8 +50,9 @@ pub struct ClientOptions {
     pub client_id: Option<String>,
     /// Token params used when the core obtains a token (TO3j11).
     pub default_token_params: TokenParams,
-    /// `main` (default), another routing policy name, or a host name
-    /// (`localhost`, `127.0.0.1`, `realtime.example.com`) (REC1).
+    /// `main` (default), another routing policy name, `nonprod:[id]` for
+    /// a non-production one, or a host name (`localhost`, `127.0.0.1`,
+    /// `realtime.example.com`) (REC1).
     pub endpoint: String,
     /// The port; defaults to 443 with TLS and 80 without.
     pub port: Option<u16>,
@@ -104,6 +105,21 @@ pub struct ClientOptions {
     /// How long a fallback host that worked stays the first REST host
     /// (TO3l10, RSC15f), default 10 minutes.
     pub fallback_retry_timeout: Duration,
+    /// Ask the service for its time before signing a TokenRequest with the
+    /// key, and sign with the offset from then on (TO3j10, RSA9d, RSA10k);
+    /// default false.
+    pub query_time: bool,
+    /// Give every REST request a random `request_id` query param, kept
+    /// across fallback hosts (TO3p, RSC7c); default false.
+    pub add_request_ids: bool,
+    /// The URL checked before a fallback host is tried (REC3b, RTN17j);
+    /// `None` means the default of REC3a.
+    pub connectivity_check_url: Option<String>,
+    /// The client is a REST client: it never connects, and `authorize()`
+    /// obtains and stores a token without opening a transport (RSA10)
+    /// instead of (re)connecting with it (RTC8). `auto_connect` is then
+    /// ignored. Default false.
+    pub rest_client: bool,
 }
 
 impl Default for ClientOptions {
@@ -140,6 +156,10 @@ impl Default for ClientOptions {
             http_max_retry_count: 3,
             http_max_retry_duration: Duration::from_secs(15),
             fallback_retry_timeout: Duration::from_secs(600),
+            query_time: false,
+            add_request_ids: false,
+            connectivity_check_url: None,
+            rest_client: false,
         }
     }
 }
@@ -169,6 +189,13 @@ impl ClientOptions {
                 codes::BAD_REQUEST,
                 400,
                 "clientId can not be the wildcard \"*\" (RSA7c)",
+            ));
+        }
+        if matches!(endpoint_kind(&self.endpoint), Endpoint::NonProd("")) {
+            return Err(ErrorInfo::new(
+                codes::BAD_REQUEST,
+                400,
+                "the endpoint `nonprod:` needs a routing policy id, e.g. `nonprod:sandbox` (REC1b3)",
             ));
         }
         let has_token = self.token.is_some() || self.token_details.is_some();
@@ -202,26 +229,39 @@ impl ClientOptions {
             || self.key.is_none()
     }
 
-    /// The primary realtime host (REC1).
+    /// The primary realtime host (REC1): the endpoint itself when it is a
+    /// host name (REC1b2), `[id].realtime.ably-nonprod.net` for
+    /// `nonprod:[id]` (REC1b3), else `[id].realtime.ably.net` (REC1b4).
     pub fn primary_host(&self) -> String {
-        if is_host_name(&self.endpoint) {
-            self.endpoint.clone()
-        } else {
-            format!("{}.realtime.ably.net", self.endpoint)
+        match endpoint_kind(&self.endpoint) {
+            Endpoint::Host(host) => host.to_owned(),
+            Endpoint::NonProd(id) => format!("{id}.realtime.ably-nonprod.net"),
+            Endpoint::Production(id) => format!("{id}.realtime.ably.net"),
         }
     }
 
     /// The fallback hosts (REC2): the configured ones, or the defaults of a
-    /// routing policy; none for an explicit host name.
+    /// routing policy (REC2c3, REC2c4); none for an explicit host name
+    /// (REC2c2).
     pub fn fallback_hosts(&self) -> Vec<String> {
-        match &self.fallback_hosts {
-            Some(hosts) => hosts.clone(),
-            None if is_host_name(&self.endpoint) => Vec::new(),
-            None => ["a", "b", "c", "d", "e"]
-                .iter()
-                .map(|l| format!("{}.{l}.fallback.ably-realtime.com", self.endpoint))
-                .collect(),
-        }
+        let (id, domain) = match (&self.fallback_hosts, endpoint_kind(&self.endpoint)) {
+            (Some(hosts), _) => return hosts.clone(),
+            (None, Endpoint::Host(_)) => return Vec::new(),
+            (None, Endpoint::NonProd(id)) => (id, "ably-realtime-nonprod.com"),
+            (None, Endpoint::Production(id)) => (id, "ably-realtime.com"),
+        };
+        ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|l| format!("{id}.{l}.fallback.{domain}"))
+            .collect()
+    }
+
+    /// The connectivity check URL (REC3): the configured one (REC3b) or
+    /// the default (REC3a).
+    pub fn connectivity_check_url(&self) -> &str {
+        self.connectivity_check_url
+            .as_deref()
+            .unwrap_or(DEFAULT_CONNECTIVITY_CHECK_URL)
     }
 
     /// The port to use.
@@ -230,7 +270,29 @@ impl ClientOptions {
     }
 }
 
-/// Whether an endpoint value names a host rather than a routing policy.
-fn is_host_name(endpoint: &str) -> bool {
-    endpoint.contains('.') || endpoint.contains(':') || endpoint == "localhost"
+/// The connectivity check URL of REC3a.
+pub const DEFAULT_CONNECTIVITY_CHECK_URL: &str =
+    "https://internet-up.ably-realtime.com/is-the-internet-up.txt";
+
+/// What an endpoint value names (REC1b).
+enum Endpoint<'a> {
+    /// A host name or address (REC1b2).
+    Host(&'a str),
+    /// A non-production routing policy id, from `nonprod:[id]` (REC1b3).
+    NonProd(&'a str),
+    /// A production routing policy id (REC1b4).
+    Production(&'a str),
+}
+
+fn endpoint_kind(endpoint: &str) -> Endpoint<'_> {
+    if endpoint.contains('.') || endpoint.contains("::") || endpoint == "localhost" {
+        Endpoint::Host(endpoint)
+    } else if let Some(id) = endpoint.strip_prefix("nonprod:") {
+        Endpoint::NonProd(id)
+    } else if endpoint.contains(':') {
+        // An IPv6 address written without `::`.
+        Endpoint::Host(endpoint)
+    } else {
+        Endpoint::Production(endpoint)
+    }
 }

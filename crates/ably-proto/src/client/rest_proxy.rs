@@ -1,8 +1,9 @@
 //! The realtime client's REST proxy (RTC5, RTC6, RTC9, RTL10, RTL28,
-//! RTL31, RTP12, RSA8): [`Command::Rest`](super::Command::Rest) and
-//! [`Command::RequestToken`](super::Command::RequestToken) run the plain
-//! machinery of [`crate::rest`] with the client's credentials, RNG and
-//! clock, and never touch the connection state.
+//! RTL31, RTP12, RSA8): [`Command::Rest`](super::Command::Rest),
+//! [`Command::RequestToken`](super::Command::RequestToken) and the
+//! `authorize()` of a REST client (RSA10) run the plain machinery of
+//! [`crate::rest`] with the client's credentials, RNG and clock, and never
+//! touch the connection state.
 //!
 //! Each operation is a [`RestCall`] across hosts (the connection's host
 //! first while connected, RTN17e; else a fallback that recently worked,
@@ -10,23 +11,25 @@
 //! deadline of `http_request_timeout`. A token is obtained first when the
 //! client uses token auth and has none, and renewed once when the service
 //! rejects it (RSA4b); a token obtained so is kept for the connection too.
+//! A TokenRequest signed with queryTime waits for `GET /time` first, once
+//! per client (RSA9d, RSA10k).
 
 use std::collections::BTreeMap;
 
 use rand_core::RngCore;
 
 use crate::ErrorInfo;
-use crate::auth::TokenParams;
+use crate::auth::{TokenDetails, TokenParams};
 use crate::error::codes;
 use crate::rest::{
-    CallStep, RestAuth, RestCall, RestOp, RestResult, TokenFetch, TokenStep, decode_payloads,
-    decode_presence_payloads, rest_hosts,
+    CallStep, REQUEST_ID, RestAuth, RestCall, RestOp, RestResult, TokenFetch, TokenStep,
+    decode_payloads, decode_presence_payloads, rest_hosts,
 };
 
 use super::time::Instant;
 use super::{
-    AuthResponse, Client, Completion, ConnectionState, Event, HttpResponse, LogLevel, LogRecord,
-    OpId, Output, RequestId,
+    AuthOptions, AuthResponse, Client, ClientOptions, Completion, ConnectionState, Event,
+    HttpResponse, LogLevel, LogRecord, OpId, Output, RequestId, TokenSource,
 };
 
 /// REST operations in progress.
@@ -39,19 +42,65 @@ pub(crate) struct RestProxy {
     fallback: Option<(String, Instant)>,
 }
 
+/// What an operation is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A REST request (`Command::Rest`).
+    Rest,
+    /// `requestToken()` (RSA8): the token is only returned.
+    RequestToken,
+    /// `authorize()` of a REST client (RSA10): the token is stored.
+    Authorize,
+}
+
 /// One operation.
 #[derive(Debug)]
 struct Call {
-    /// The request across hosts; `None` for `requestToken`.
+    kind: Kind,
+    /// The request across hosts; `None` for `requestToken` and `authorize`.
     call: Option<RestCall>,
     /// A token being obtained.
     token: Option<TokenFetch>,
+    /// `GET /time` across hosts before signing, and the params to sign
+    /// with (RSA9d, RSA10k).
+    time: Option<(RestCall, TokenParams)>,
+    /// Options with the AuthOptions of this call in place of the client's
+    /// (RSA8e); `None` uses the client's.
+    opts: Option<Box<ClientOptions>>,
     /// The driver request awaited and its deadline.
     waiting: Option<(RequestId, Instant)>,
     /// When the first attempt started, for httpMaxRetryDuration (TO3l6).
     started: Instant,
     /// A token was just obtained for this call: use it as it is.
     fresh_token: bool,
+}
+
+impl Call {
+    fn new(kind: Kind, call: Option<RestCall>, started: Instant) -> Call {
+        Call {
+            kind,
+            call,
+            token: None,
+            time: None,
+            opts: None,
+            waiting: None,
+            started,
+            fresh_token: false,
+        }
+    }
+}
+
+/// The options a call runs with: its own AuthOptions applied, or the
+/// client's.
+fn opts_of<'a>(
+    calls: &'a BTreeMap<OpId, Call>,
+    op: OpId,
+    client: &'a ClientOptions,
+) -> &'a ClientOptions {
+    calls
+        .get(&op)
+        .and_then(|c| c.opts.as_deref())
+        .unwrap_or(client)
 }
 
 impl RestProxy {
@@ -93,34 +142,64 @@ impl Client {
         };
         let preferred = self.rest_preferred_host();
         let hosts = rest_hosts(&self.opts, preferred.as_deref(), &mut self.rng);
-        self.rest.calls.insert(
-            op,
-            Call {
-                call: Some(RestCall::new(request, hosts)),
-                token: None,
-                waiting: None,
-                started: self.now.instant,
-                fresh_token: false,
-            },
+        let call = Call::new(
+            Kind::Rest,
+            Some(RestCall::new(request, hosts)),
+            self.now.instant,
         );
+        self.rest.calls.insert(op, call);
         self.rest_send(op);
     }
 
-    /// `Command::RequestToken` (RSA8).
-    pub(crate) fn on_command_request_token(&mut self, op: OpId, params: Option<TokenParams>) {
-        // RSA8e: given params replace the stored ones.
+    /// `Command::RequestToken` and `Command::RequestTokenWith` (RSA8).
+    pub(crate) fn on_command_request_token(
+        &mut self,
+        op: OpId,
+        params: Option<TokenParams>,
+        options: Option<AuthOptions>,
+    ) {
+        // RSA8e: given params and options replace the stored ones, for
+        // this token only.
         let params = params.unwrap_or_else(|| self.auth.token_params().clone());
-        self.rest.calls.insert(
-            op,
-            Call {
-                call: None,
-                token: None,
-                waiting: None,
-                started: self.now.instant,
-                fresh_token: false,
-            },
-        );
-        self.rest_fetch_token(op, params);
+        let mut call = Call::new(Kind::RequestToken, None, self.now.instant);
+        call.opts = options.map(|o| {
+            let mut opts = o.apply(&self.opts);
+            opts.query_time = o.query_time;
+            Box::new(opts)
+        });
+        self.rest.calls.insert(op, call);
+        self.rest_fetch_token(op, params, false);
+    }
+
+    /// `authorize()` of a REST client (RSA10), once its params and
+    /// options are stored: a token given in the options is used as it is
+    /// (RSA10e); otherwise a new one is obtained by the stored means
+    /// (RSA10a, RSA10j) and then used for every request (RSA16c, RSA7). A
+    /// switch to basic auth (`basic`) completes at once.
+    pub(crate) fn rest_authorize(
+        &mut self,
+        op: OpId,
+        given: Option<TokenDetails>,
+        basic: bool,
+        query_time: bool,
+    ) {
+        if basic {
+            return self.complete(op, Ok(Completion::Done));
+        }
+        if let Some(details) = given {
+            self.use_authorized_token(details.clone());
+            return self.complete(op, Ok(Completion::Authorized(details)));
+        }
+        let params = self.auth.token_params().clone();
+        let call = Call::new(Kind::Authorize, None, self.now.instant);
+        self.rest.calls.insert(op, call);
+        self.rest_fetch_token(op, params, query_time);
+    }
+
+    /// Uses a token from `authorize()` from now on (RSA10a, RSA16c).
+    fn use_authorized_token(&mut self, details: TokenDetails) {
+        self.opts.use_token_auth = true;
+        self.auth.adopt_token(details);
     }
 
     /// RTN17e: the connection's host while connected; else RSC15f: a
@@ -156,7 +235,20 @@ impl Client {
             && self.auth.needs_token(self.now.wall_ms)
         {
             let params = self.auth.token_params().clone();
-            return self.rest_fetch_token(op, params);
+            return self.rest_fetch_token(op, params, false);
+        }
+        if authenticated
+            && token_auth
+            && !self.auth.can_renew()
+            && self.auth.token_expired(self.now.wall_ms)
+        {
+            // RSA4a2: known expired and not renewable; nothing is sent.
+            let err = ErrorInfo::new(
+                codes::NO_MEANS_TO_RENEW,
+                401,
+                "the token has expired and there is no means to renew it (RSA4a2)",
+            );
+            return self.rest_finish(op, Err(err));
         }
         let key = self.auth.key_string();
         let token = self.auth.token_string();
@@ -179,14 +271,81 @@ impl Client {
         }
     }
 
-    fn rest_fetch_token(&mut self, op: OpId, params: TokenParams) {
+    /// Obtains a token for a call; a TokenRequest to sign with the key
+    /// under queryTime (the call's options, or `query_once`) waits for the
+    /// service time first, unless its offset is known (RSA9d, RSA10k).
+    fn rest_fetch_token(&mut self, op: OpId, params: TokenParams, query_once: bool) {
+        let preferred = self.rest_preferred_host();
+        let opts = opts_of(&self.rest.calls, op, &self.opts);
+        let signs = opts.token_source == TokenSource::None && opts.key.is_some();
+        if !(signs && self.auth.must_query_time(opts.query_time || query_once)) {
+            return self.rest_start_fetch(op, params);
+        }
+        let request = match RestOp::Time.prepare(opts, &mut self.rng) {
+            Ok(r) => r,
+            Err(e) => return self.rest_finish(op, Err(e)),
+        };
+        let hosts = rest_hosts(opts, preferred.as_deref(), &mut self.rng);
+        if let Some(entry) = self.rest.calls.get_mut(&op) {
+            entry.time = Some((RestCall::new(request, hosts), params));
+        }
+        self.rest_send_time(op);
+    }
+
+    /// Starts the token pipeline of a call, signing at the service's time
+    /// as far as known (RSA10k).
+    fn rest_start_fetch(&mut self, op: OpId, params: TokenParams) {
         let mut nonce = [0u8; 8];
         self.rng.fill_bytes(&mut nonce);
-        let (fetch, step) = TokenFetch::start(&self.opts, params, self.now.wall_ms, nonce);
+        let now = self.auth.server_now(self.now.wall_ms);
+        let opts = opts_of(&self.rest.calls, op, &self.opts);
+        let (fetch, step) = TokenFetch::start(opts, params, now, nonce);
         if let Some(entry) = self.rest.calls.get_mut(&op) {
             entry.token = Some(fetch);
         }
         self.rest_token_step(op, step);
+    }
+
+    /// Sends the current attempt of a call's `GET /time`.
+    fn rest_send_time(&mut self, op: OpId) {
+        let Some(entry) = self.rest.calls.get(&op) else {
+            return;
+        };
+        let Some((call, _)) = &entry.time else { return };
+        let http = call.http(entry.opts.as_deref().unwrap_or(&self.opts), RestAuth::None);
+        let request = self.next_request_id();
+        self.rest_wait(op, request, self.opts.http_request_timeout);
+        self.outputs.push_back(Output::Http { request, http });
+    }
+
+    /// The answer to `GET /time`: another host, or the offset kept and
+    /// the token pipeline started (RSA10k); a failure fails the call.
+    fn rest_time_answer(&mut self, op: OpId, result: Result<HttpResponse, ErrorInfo>) {
+        let Some(entry) = self.rest.calls.get_mut(&op) else {
+            return;
+        };
+        let elapsed = self.now.instant.saturating_since(entry.started);
+        let opts = entry.opts.as_deref().unwrap_or(&self.opts);
+        let Some((call, _)) = entry.time.as_mut() else {
+            return;
+        };
+        let time = match call.on_response(result, elapsed, opts) {
+            CallStep::Retry => return self.rest_send_time(op),
+            CallStep::TokenError(e) => Err(e),
+            CallStep::Done(result) => result.and_then(|r| call.request().decode(&r)),
+        };
+        let params = entry.time.take().map(|(_, p)| p).unwrap_or_default();
+        match time {
+            Ok(RestResult::Time(ms)) => {
+                self.auth.set_server_time(ms, self.now.wall_ms);
+                self.rest_start_fetch(op, params);
+            }
+            Ok(_) => {
+                let err = ErrorInfo::new(codes::INTERNAL, 500, "the time response holds no time");
+                self.rest_finish(op, Err(err));
+            }
+            Err(e) => self.rest_finish(op, Err(e)),
+        }
     }
 
     fn rest_token_step(&mut self, op: OpId, step: TokenStep) {
@@ -197,7 +356,19 @@ impl Client {
                 self.outputs
                     .push_back(Output::FetchToken { request, params });
             }
-            TokenStep::Http(http) => {
+            TokenStep::Http(mut http) => {
+                let exchange = self
+                    .rest
+                    .calls
+                    .get(&op)
+                    .and_then(|c| c.token.as_ref())
+                    .is_some_and(TokenFetch::awaits_exchange);
+                if exchange && self.opts.add_request_ids {
+                    // RSC7c: the token request is a REST request to Ably too.
+                    let sep = if http.url.contains('?') { '&' } else { '?' };
+                    let id = crate::rest::id_base(&mut self.rng);
+                    http.url = format!("{}{sep}{REQUEST_ID}={id}", http.url);
+                }
                 let request = self.next_request_id();
                 self.rest_wait(op, request, self.opts.http_request_timeout);
                 self.outputs.push_back(Output::Http { request, http });
@@ -207,15 +378,21 @@ impl Client {
                     return;
                 };
                 entry.token = None;
-                let explicit = entry.call.is_none();
-                match result {
-                    Ok(details) if explicit => self.rest_finish(op, Ok(RestResult::Token(details))),
-                    Ok(details) => {
+                match (entry.kind, result) {
+                    (Kind::Rest, Ok(details)) => {
                         entry.fresh_token = true;
                         self.auth.adopt_token(details);
                         self.rest_send(op);
                     }
-                    Err(e) => self.rest_finish(op, Err(e)),
+                    (Kind::RequestToken, Ok(details)) => {
+                        self.rest_finish(op, Ok(RestResult::Token(details)))
+                    }
+                    (Kind::Authorize, Ok(details)) => {
+                        self.use_authorized_token(details.clone());
+                        self.rest_finish(op, Ok(RestResult::Token(details)));
+                    }
+                    // RSA10l: a refused token request fails with its own error.
+                    (_, Err(e)) => self.rest_finish(op, Err(e)),
                 }
             }
         }
@@ -245,10 +422,11 @@ impl Client {
             return;
         }
         entry.waiting = None;
+        let opts = entry.opts.as_deref().unwrap_or(&self.opts);
         let Some(fetch) = entry.token.as_mut() else {
             return;
         };
-        let step = fetch.on_callback(&self.opts, result);
+        let step = fetch.on_callback(opts, result);
         self.rest_token_step(op, step);
     }
 
@@ -268,9 +446,13 @@ impl Client {
             return;
         }
         entry.waiting = None;
+        let opts = entry.opts.as_deref().unwrap_or(&self.opts);
         if let Some(fetch) = entry.token.as_mut() {
-            let step = fetch.on_http(&self.opts, result);
+            let step = fetch.on_http(opts, result);
             return self.rest_token_step(op, step);
+        }
+        if entry.time.is_some() {
+            return self.rest_time_answer(op, result);
         }
         self.rest_answer(op, result);
     }
@@ -311,7 +493,7 @@ impl Client {
                     entry.fresh_token = false;
                     self.auth.discard_token();
                     let params = self.auth.token_params().clone();
-                    self.rest_fetch_token(op, params);
+                    self.rest_fetch_token(op, params, false);
                 }
             }
             CallStep::Done(result) => {
@@ -336,6 +518,17 @@ impl Client {
         if let Some((request, _)) = entry.waiting {
             self.rest.requests.remove(&request);
         }
+        // RSC7c: a failure names its request id.
+        let request_id = entry
+            .call
+            .as_ref()
+            .and_then(|c| c.request().param(REQUEST_ID).map(str::to_owned));
+        let result = result.map_err(|mut e| {
+            if let Some(id) = request_id {
+                e.message = format!("{} (request_id {id})", e.message);
+            }
+            e
+        });
         let channel = entry
             .call
             .as_ref()
@@ -344,6 +537,9 @@ impl Client {
             .and_then(|name| self.channels.get(name))
             .and_then(|c| c.options.cipher.clone());
         let result = result.map(|mut r| {
+            if let (Kind::Authorize, RestResult::Token(details)) = (entry.kind, &r) {
+                return Completion::Authorized(details.clone());
+            }
             let errors = match &mut r {
                 RestResult::Messages(page) => decode_payloads(&mut page.items, cipher.as_ref()),
                 RestResult::Message(m) => decode_payloads(std::slice::from_mut(m), cipher.as_ref()),
@@ -388,11 +584,13 @@ impl Client {
                 continue;
             };
             self.rest.requests.remove(&request);
+            let err = ErrorInfo::new(50003, 504, "timed out waiting for the HTTP response");
             if let Some(fetch) = entry.token.as_mut() {
                 let step = fetch.on_timeout();
                 self.rest_token_step(op, step);
+            } else if entry.time.is_some() {
+                self.rest_time_answer(op, Err(err));
             } else {
-                let err = ErrorInfo::new(50003, 504, "timed out waiting for the HTTP response");
                 self.rest_answer(op, Err(err));
             }
         }

@@ -341,6 +341,9 @@ impl Stats {
     }
 }
 
+/// The query param of a request id (RSC7c).
+pub const REQUEST_ID: &str = "request_id";
+
 /// Basic auth (the API key) over a connection without TLS (RSC18).
 const BASIC_AUTH_OVER_NON_TLS: u32 = 40103;
 
@@ -380,8 +383,9 @@ fn encode_body<T: Serialize>(value: &T, format: Format) -> Result<Vec<u8>, Error
 }
 
 /// `<url-safe base64 of 9 random bytes>`, the base of library-generated
-/// ids for idempotent publishing (RSL1k1, RSAN1c4).
-fn id_base(rng: &mut dyn RngCore) -> String {
+/// ids for idempotent publishing (RSL1k1, RSAN1c4) and a request id
+/// (RSC7c).
+pub(crate) fn id_base(rng: &mut dyn RngCore) -> String {
     let mut bytes = [0u8; 9];
     rng.fill_bytes(&mut bytes);
     BASE64_URL.encode(bytes)
@@ -428,7 +432,8 @@ impl RestOp {
     /// with 40103 for an authenticated request that would send the key
     /// with basic auth over plain HTTP to a host other than loopback
     /// (RSC18), and with 40102 when the configured token is for another
-    /// clientId than the configured one (RSA15a).
+    /// clientId than the configured one (RSA15a). With `add_request_ids`
+    /// the request gets a new `request_id` param (RSC7c).
     pub fn prepare(
         self,
         opts: &ClientOptions,
@@ -436,7 +441,12 @@ impl RestOp {
     ) -> Result<RestRequest, ErrorInfo> {
         let format = opts.format;
         let channel_path = |name: &str| format!("/channels/{}", segment(name));
-        let request = self.build(opts, rng, format, channel_path)?;
+        let mut request = self.build(opts, rng, format, channel_path)?;
+        // RSC7c: a fresh request id per request; the same on every host.
+        if opts.add_request_ids {
+            request.params.retain(|(k, _)| k != REQUEST_ID);
+            request.params.push((REQUEST_ID.to_owned(), id_base(rng)));
+        }
         // RSC18: the key is never sent in the clear; token auth and
         // unauthenticated requests (time, RSC16) may use plain HTTP. A
         // loopback service (a local ably-local) is exempt: the key never

@@ -110,6 +110,12 @@ impl TokenFetch {
         self.stage == Stage::Callback
     }
 
+    /// Whether the fetch waits for the exchange at Ably's
+    /// `/keys/{keyName}/requestToken` (rather than for an authUrl).
+    pub fn awaits_exchange(&self) -> bool {
+        self.stage == Stage::Exchange
+    }
+
     /// Takes the authCallback's answer.
     pub fn on_callback(
         &mut self,

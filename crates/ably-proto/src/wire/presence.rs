@@ -83,6 +83,16 @@ impl PresenceMessage {
         )
     }
 
+    /// The size that counts towards maxMessageSize (TP5), computed as for
+    /// a Message (TM6): data, clientId and the JSON length of extras.
+    pub fn size(&self) -> usize {
+        let extras = self
+            .extras
+            .as_ref()
+            .map_or(0, |e| serde_json::to_string(e).map_or(0, |s| s.len()));
+        self.data.size() + self.client_id.as_ref().map_or(0, String::len) + extras
+    }
+
     /// Undoes the transport form of binary data (see [`Data`]).
     pub(crate) fn unwrap_base64(&mut self) {
         super::data::unwrap_base64(&mut self.data, &mut self.encoding);

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::json;
 
+use ably_proto::auth::TokenDetails;
 use ably_proto::client::{AuthResponse, ClientOptions};
 
 use crate::harness::*;
@@ -173,4 +174,31 @@ fn rsc18_token_auth_over_non_tls_0() {
     let r = m.only();
     assert_eq!(bearer(r).as_deref(), Some("explicit-token"));
     assert_eq!(scheme(r), "http");
+}
+
+/// rest/unit/RSA4a2/expired-token-no-renewal-0
+///
+/// A configured token that the local clock says has expired, with no key,
+/// authCallback or authUrl, fails with 40171 before any request; one that
+/// has not expired is still sent.
+#[test]
+fn rsa4a2_expired_token_no_renewal_0() {
+    let token = |expires: i64| ClientOptions {
+        token_details: Some(TokenDetails {
+            token: "expired-token".into(),
+            expires: Some(expires),
+            ..TokenDetails::default()
+        }),
+        ..ClientOptions::default()
+    };
+    let mut m = Mock::new(token(START_WALL_MS - 1000));
+    m.queue(vec![channel_ok()]);
+    let e = m.err(get_request("/channels/test"));
+    assert_eq!((e.code, e.status_code), (40171, Some(401)));
+    assert!(m.requests.is_empty(), "{:?}", m.requests);
+
+    let mut fresh = Mock::new(token(START_WALL_MS + 1000));
+    fresh.queue(vec![channel_ok()]);
+    fresh.ok(get_request("/channels/test"));
+    assert_eq!(bearer(fresh.only()).as_deref(), Some("expired-token"));
 }

@@ -78,6 +78,21 @@ fn rsc22c_single_spec_post_messages_0() {
     assert_eq!(messages[0]["data"], "hello");
 }
 
+/// rest/unit/RSC22/request-id-included-0
+#[test]
+fn rsc22_request_id_included_0() {
+    let mut m = Mock::new(ClientOptions {
+        add_request_ids: true,
+        ..json_opts()
+    });
+    m.queue(vec![json(201, json!([success("a", "m", &["s"])]))]);
+    m.ok(RestOp::BatchPublish(vec![spec(&["a"], one("e", "d"))]));
+    m.ok(RestOp::BatchPublish(vec![spec(&["a"], one("e", "d"))]));
+    let ids: Vec<String> = m.requests.iter().map(request_id).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "a unique id per request");
+}
+
 /// rest/unit/RSC22c/array-specs-post-messages-0
 #[test]
 fn rsc22c_array_specs_post_messages_0() {

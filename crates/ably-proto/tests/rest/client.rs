@@ -48,6 +48,77 @@ fn rsc7d_ably_agent_header_format_0() {
 
 // ---- RSC8 -----------------------------------------------------------------------
 
+/// rest/unit/RSC7c/request-id-included-0
+///
+/// Each request gets its own id; without `addRequestIds` there is none.
+#[test]
+fn rsc7c_request_id_included_0() {
+    let opts = ClientOptions {
+        add_request_ids: true,
+        ..key_opts()
+    };
+    let mut m = Mock::new(opts);
+    m.queue(vec![json(200, json!({"time": 1_234_567_890_000_i64}))]);
+    m.ok(RestOp::Time);
+    m.ok(RestOp::Time);
+    let first = request_id(&m.requests[0]);
+    let second = request_id(&m.requests[1]);
+    assert_ne!(first, second, "a new id per request");
+
+    let mut off = Mock::new(key_opts());
+    off.queue(vec![json(200, json!({"time": 1_234_567_890_000_i64}))]);
+    off.ok(RestOp::Time);
+    assert_eq!(param(off.only(), "request_id"), None);
+}
+
+/// RSC7c: the token request the client makes for itself carries an id
+/// too, and the request it was made for has its own.
+#[test]
+fn rsc7c_token_request_has_request_id() {
+    let mut m = Mock::new(ClientOptions {
+        add_request_ids: true,
+        use_token_auth: true,
+        ..key_opts()
+    });
+    m.respond(|r| {
+        if is_token_request(r) {
+            token_response("t", START_WALL_MS + 3_600_000)
+        } else {
+            json(200, json!([]))
+        }
+    });
+    m.ok(history("test"));
+    assert_eq!(m.requests.len(), 2);
+    assert!(is_token_request(&m.requests[0]));
+    assert_ne!(request_id(&m.requests[0]), request_id(&m.requests[1]));
+}
+
+/// rest/unit/RSC7c/request-id-preserved-fallback-1
+///
+/// The retry on a fallback host keeps the id; an error names it.
+#[test]
+fn rsc7c_request_id_preserved_fallback_1() {
+    let opts = ClientOptions {
+        add_request_ids: true,
+        fallback_hosts: Some(vec!["a.example.com".into(), "b.example.com".into()]),
+        ..key_opts()
+    };
+    let mut m = Mock::new(opts);
+    m.queue(vec![
+        json(500, json!({"error": {"code": 50000}})),
+        json(200, json!({"time": 1_234_567_890_000_i64})),
+    ]);
+    m.ok(RestOp::Time);
+    assert_eq!(m.requests.len(), 2);
+    assert_ne!(host(&m.requests[0]), host(&m.requests[1]));
+    assert_eq!(request_id(&m.requests[0]), request_id(&m.requests[1]));
+
+    m.queue(vec![error(400, 40000, "Bad request")]);
+    let e = m.err(RestOp::Time);
+    let id = request_id(m.last());
+    assert!(e.message.contains(&id), "{e}");
+}
+
 /// rest/unit/RSC8a/protocol-selection-0
 ///
 /// RSC8a: MessagePack by default; RSC8b: JSON when asked for.

@@ -133,6 +133,26 @@ fn rsa12_wildcard_clientid_0() {
     assert_eq!(bearer(m.only()).as_deref(), Some("a-token"));
 }
 
+/// rest/unit/RSA7/clientid-updated-after-authorize-0
+#[test]
+fn rsa7_clientid_updated_after_authorize_0() {
+    let mut m = Mock::new(callback_opts());
+    let mut n = 0;
+    m.callback(move |_| {
+        n += 1;
+        Ok(AuthResponse::Details(TokenDetails {
+            client_id: Some(format!("client-{n}")),
+            ..details(&format!("token-{n}"))
+        }))
+    });
+    m.queue(vec![status_ok()]);
+    m.ok(status("test"));
+    assert_eq!(m.client.client_id(), Some("client-1"));
+    m.authorize(None).expect("authorize");
+    assert_eq!(m.client.client_id(), Some("client-2"));
+    assert_eq!(m.token_calls.len(), 2);
+}
+
 /// rest/unit/RSA7/clientid-mismatch-error-1
 ///
 /// The mismatch is found at the first request that would use the token,

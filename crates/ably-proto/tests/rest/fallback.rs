@@ -427,6 +427,24 @@ fn rec1b2_endpoint_ipv6_address_2() {
     assert_eq!(host(m.only()), "::1");
 }
 
+/// rest/unit/REC1b3/nonprod-routing-policy-0
+#[test]
+fn rec1b3_nonprod_routing_policy_0() {
+    let opts = ClientOptions {
+        endpoint: "nonprod:staging".into(),
+        ..key_opts()
+    };
+    assert_eq!(first_host(opts), "staging.realtime.ably-nonprod.net");
+    // `nonprod:` without an id names no routing policy.
+    let e = Mock::try_new(ClientOptions {
+        endpoint: "nonprod:".into(),
+        ..key_opts()
+    })
+    .err()
+    .expect("`nonprod:` is refused");
+    assert_eq!(e.code, 40000);
+}
+
 /// rest/unit/REC1b4/production-routing-policy-0
 #[test]
 fn rec1b4_production_routing_policy_0() {
@@ -493,6 +511,25 @@ fn rec2c2_explicit_hostname_no_fallbacks_0() {
     assert_eq!(used, vec!["custom.ably.example.com".to_owned()]);
 }
 
+/// rest/unit/REC2c3/nonprod-fallback-domains-0
+#[test]
+fn rec2c3_nonprod_fallback_domains_0() {
+    let used = after_primary_fails(
+        ClientOptions {
+            endpoint: "nonprod:staging".into(),
+            ..key_opts()
+        },
+        true,
+    );
+    assert_eq!(used.len(), 2);
+    assert_eq!(used[0], "staging.realtime.ably-nonprod.net");
+    let expected: Vec<String> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|l| format!("staging.{l}.fallback.ably-realtime-nonprod.com"))
+        .collect();
+    assert!(expected.contains(&used[1]), "{used:?}");
+}
+
 /// rest/unit/REC2c4/production-endpoint-fallback-domains-0
 #[test]
 fn rec2c4_production_endpoint_fallback_domains_0() {
@@ -514,8 +551,14 @@ fn rec2c4_production_endpoint_fallback_domains_0() {
 /// level, up to the connectivity check it then makes before a fallback
 /// host (RTN17j); returns the client and the check's request.
 fn connectivity_check() -> (Client, Now, ably_proto::client::RequestId, String) {
+    connectivity_check_with(key_opts_autoconnect())
+}
+
+fn connectivity_check_with(
+    opts: ClientOptions,
+) -> (Client, Now, ably_proto::client::RequestId, String) {
     let now = Now::new(Instant::from_millis(0), START_WALL_MS);
-    let mut client = Client::new(key_opts_autoconnect(), [3; 32], now).expect("client");
+    let mut client = Client::new(opts, [3; 32], now).expect("client");
     let generation = loop {
         match client.poll() {
             Some(Output::OpenTransport { generation, .. }) => break generation,
@@ -550,6 +593,45 @@ fn rec3a_default_connectivity_check_url_0() {
     assert_eq!(
         url,
         "https://internet-up.ably-realtime.com/is-the-internet-up.txt"
+    );
+}
+
+/// rest/unit/REC3b/custom-connectivity-check-url-0
+///
+/// The configured URL is checked instead of the default, and any success
+/// status of it lets the client try a fallback host.
+#[test]
+fn rec3b_custom_connectivity_check_url_0() {
+    let custom = "https://custom.example.com/connectivity";
+    let opts = ClientOptions {
+        connectivity_check_url: Some(custom.into()),
+        ..key_opts_autoconnect()
+    };
+    let (mut client, now, request, url) = connectivity_check_with(opts);
+    assert_eq!(url, custom);
+    let ok = HttpResponse {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/plain".into())],
+        body: b"ok".to_vec(),
+    };
+    client.handle(now, Input::Http(request, Ok(ok)));
+    let mut opened = Vec::new();
+    while let Some(out) = client.poll() {
+        match out {
+            Output::OpenTransport { url, .. } => opened.push(url),
+            Output::Http { http, .. } => {
+                assert!(
+                    !http.url.contains("internet-up.ably-realtime.com"),
+                    "{http:?}"
+                )
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(opened.len(), 1, "a fallback host is tried");
+    assert!(
+        opened[0].contains(".fallback.ably-realtime.com"),
+        "{opened:?}"
     );
 }
 

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use ably_proto::auth::{TokenDetails, TokenParams};
 use ably_proto::client::{
-    AuthResponse, Client, ClientOptions, Command, Completion, Event, HttpRequest, HttpResponse,
-    Input, Instant, Now, OpId, Output, RequestId,
+    AuthOptions, AuthResponse, Client, ClientOptions, Command, Completion, Event, HttpRequest,
+    HttpResponse, Input, Instant, Now, OpId, Output, RequestId,
 };
 use ably_proto::codec::Format;
 use ably_proto::rest::{RestOp, RestResult};
@@ -89,8 +89,10 @@ impl Mock {
         Mock::try_new(opts).expect("valid options")
     }
 
-    /// A mock around a new client, or the error of its options.
-    pub fn try_new(opts: ClientOptions) -> Result<Mock, ErrorInfo> {
+    /// A mock around a new client, or the error of its options. The
+    /// client is a REST client (`rest_client`): it never connects.
+    pub fn try_new(mut opts: ClientOptions) -> Result<Mock, ErrorInfo> {
+        opts.rest_client = true;
         let now = Now::new(Instant::from_millis(0), START_WALL_MS);
         let client = Client::new(opts, [7; 32], now)?;
         Ok(Mock {
@@ -227,6 +229,23 @@ impl Mock {
                 RestResult::Token(t) => Ok(t),
                 other => panic!("expected a token, got {other:?}"),
             },
+            other => panic!("expected a token, got {other:?}"),
+        }
+    }
+
+    /// `authorize(tokenParams, authOptions)` (RSA10) to its completion.
+    pub fn authorize_with(
+        &mut self,
+        params: Option<TokenParams>,
+        options: Option<AuthOptions>,
+    ) -> Result<Completion, ErrorInfo> {
+        self.run(Command::AuthorizeWith { params, options })
+    }
+
+    /// `authorize()` with optional params, to the token it gives (RSA10f).
+    pub fn authorize(&mut self, params: Option<TokenParams>) -> Result<TokenDetails, ErrorInfo> {
+        match self.run(Command::Authorize(params))? {
+            Completion::Authorized(t) => Ok(t),
             other => panic!("expected a token, got {other:?}"),
         }
     }
@@ -653,6 +672,19 @@ pub fn details(token: &str) -> TokenDetails {
         expires: Some(START_WALL_MS + 3_600_000),
         ..TokenDetails::default()
     }
+}
+
+/// Checks the `request_id` param of a request (RSC7c): url-safe base64 of
+/// at least 9 random bytes; returns it.
+pub fn request_id(r: &HttpRequest) -> String {
+    let id = param(r, "request_id").expect("a request_id param");
+    assert!(id.len() >= 12, "at least 9 bytes in base64: {id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "url-safe base64: {id}"
+    );
+    id
 }
 
 /// Whether a request is a token exchange (`/keys/{name}/requestToken`).

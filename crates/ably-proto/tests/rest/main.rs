@@ -7,6 +7,7 @@
 mod annotations;
 mod auth_callback;
 mod auth_scheme;
+mod authorize;
 mod batch;
 mod channels;
 mod client;

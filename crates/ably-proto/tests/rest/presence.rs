@@ -558,6 +558,17 @@ fn rsp3_get_standard_headers_5() {
     assert!(header(r, "Accept").is_some());
 }
 
+/// rest/unit/RSP3/get-request-id-enabled-6
+#[test]
+fn rsp3_get_request_id_enabled_6() {
+    let mut m = Mock::new(ClientOptions {
+        add_request_ids: true,
+        ..key_opts()
+    });
+    m.ok(get());
+    assert!(!request_id(m.only()).is_empty());
+}
+
 /// rest/unit/RSP4/history-auth-header-3
 #[test]
 fn rsp4_history_auth_header_3() {

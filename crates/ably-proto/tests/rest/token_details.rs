@@ -11,7 +11,7 @@ use serde_json::json;
 
 use ably_proto::ErrorInfo;
 use ably_proto::auth::TokenDetails;
-use ably_proto::client::{AuthResponse, ClientOptions, HttpResponse};
+use ably_proto::client::{AuthOptions, AuthResponse, ClientOptions, Completion, HttpResponse};
 
 use crate::harness::*;
 
@@ -68,6 +68,30 @@ fn rsa16a_token_from_callback_0() {
     assert!(t.issued.is_some());
 }
 
+/// rest/unit/RSA16a/token-from-request-token-1
+///
+/// `authorize()` with the key: the token from `requestToken` is the one
+/// in use.
+#[test]
+fn rsa16a_token_from_request_token_1() {
+    let mut m = Mock::new(key_opts());
+    m.respond(|r| {
+        if is_token_request(r) {
+            json(
+                200,
+                json!({"token": "requested-token-xyz", "expires": START_WALL_MS + 3_600_000, "issued": START_WALL_MS, "keyName": "appId.keyId", "clientId": "token-client"}),
+            )
+        } else {
+            status_ok()
+        }
+    });
+    m.authorize(None).expect("authorize");
+    let t = m.client.token_details().expect("a token");
+    assert_eq!(t.token, "requested-token-xyz");
+    assert_eq!(t.client_id.as_deref(), Some("token-client"));
+    assert_eq!(m.requests.len(), 1);
+}
+
 /// rest/unit/RSA16b/token-string-in-options-0
 #[test]
 fn rsa16b_token_string_in_options_0() {
@@ -110,6 +134,21 @@ fn rsa16c_set_on_instantiation_0() {
     let t = m.client.token_details().expect("token details");
     assert_eq!(t.token, "initial-token");
     assert_eq!(t.client_id.as_deref(), Some("initial-client"));
+}
+
+/// rest/unit/RSA16c/updated-after-authorize-1
+#[test]
+fn rsa16c_updated_after_authorize_1() {
+    let mut m = versioned();
+    m.authorize(None).expect("first authorize");
+    let first = m.client.token_details().cloned().expect("a token");
+    m.authorize(None).expect("second authorize");
+    let second = m.client.token_details().cloned().expect("a token");
+    assert_eq!(first.token, "token-v1");
+    assert_eq!(first.client_id.as_deref(), Some("client-v1"));
+    assert_eq!(second.token, "token-v2");
+    assert_eq!(second.client_id.as_deref(), Some("client-v2"));
+    assert_ne!(first.token, second.token);
 }
 
 /// rest/unit/RSA16c/updated-after-expiry-renewal-2
@@ -212,6 +251,30 @@ fn rsa16d_null_after_invalidation_2() {
     reject.set(true);
     m.err(status("test"));
     assert_eq!(m.client.token_details(), None);
+}
+
+/// rest/unit/RSA16d/null-after-switch-to-basic-3
+///
+/// `authorize()` with a key and `useTokenAuth: false` switches the client
+/// to basic auth: no token in use, and requests carry the key.
+#[test]
+fn rsa16d_null_after_switch_to_basic_3() {
+    let mut m = Mock::new(callback_opts());
+    m.callback(|_| Ok(AuthResponse::Details(details("my-token"))));
+    m.authorize(None).expect("authorize");
+    assert!(m.client.token_details().is_some());
+    let to_basic = AuthOptions {
+        key: Some("appId.keyId:keySecret".into()),
+        use_token_auth: Some(false),
+        ..AuthOptions::default()
+    };
+    let done = m.authorize_with(None, Some(to_basic)).expect("basic");
+    assert_eq!(done, Completion::Done);
+    assert_eq!(m.client.token_details(), None);
+    m.queue(vec![status_ok()]);
+    m.ok(status("test"));
+    assert_eq!(basic(m.last()).as_deref(), Some("appId.keyId:keySecret"));
+    assert_eq!(m.token_calls.len(), 1, "no token obtained for the request");
 }
 
 /// rest/unit/RSA16a/preserved-across-requests-0

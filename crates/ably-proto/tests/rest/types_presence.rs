@@ -225,3 +225,26 @@ fn tp4_from_encoded_presence_0() {
         (Some("bob"), Some("world"))
     );
 }
+
+/// rest/unit/TP5/presence-message-size-0
+///
+/// As for a Message (TM6): clientId, data (string bytes, or the length of
+/// the JSON text) and the JSON length of extras; the action, id and
+/// connectionId do not count.
+#[test]
+fn tp5_presence_message_size_0() {
+    let mut msg = PresenceMessage::new(PresenceAction::Enter, Some("user-1".into()), "hello");
+    assert_eq!(msg.size(), 11);
+    msg.id = Some("id".into());
+    msg.connection_id = Some("connection".into());
+    msg.action = PresenceAction::Update;
+    assert_eq!(msg.size(), 11);
+
+    let object = json!({"key": "value"});
+    let msg2 = PresenceMessage::new(PresenceAction::Enter, Some("u".into()), Data::Json(object));
+    assert_eq!(msg2.size(), 1 + r#"{"key":"value"}"#.len());
+
+    let mut with_extras = PresenceMessage::new(PresenceAction::Enter, None, vec![1u8, 2, 3]);
+    with_extras.extras = Some(json!({"a": 1}));
+    assert_eq!(with_extras.size(), 3 + r#"{"a":1}"#.len());
+}
