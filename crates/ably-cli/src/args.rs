@@ -112,9 +112,9 @@ pub enum Protocol {
 /// A client adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Runtime {
-    /// ably-tokio: async, on a tokio runtime (not built in yet).
+    /// ably-tokio: async, a driver task per client on a tokio runtime.
     Tokio,
-    /// ably-async-std: async, on async-std (not built in yet).
+    /// ably-async-std: async, a driver task per client on async-std.
     AsyncStd,
     /// ably-blocking: a driver thread per client.
     Blocking,

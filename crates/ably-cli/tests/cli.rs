@@ -13,6 +13,9 @@ use serde_json::Value;
 /// The most any one wait takes before the test fails.
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Every `--runtime`: the end-to-end tests run each on all of them.
+const RUNTIMES: [&str; 3] = ["blocking", "tokio", "async-std"];
+
 /// The key `ably local` serves by default (crates/ably-cli/src/target.rs).
 const DEFAULT_LOCAL_KEY: &str = "local.dev:ably-local-development-key";
 
@@ -211,6 +214,32 @@ impl Local {
     fn run(&self, rest: &[&str]) -> Done {
         self.spawn(rest).finish()
     }
+
+    /// The same service, with commands on `runtime`.
+    fn on(&self, runtime: &'static str) -> On<'_> {
+        On {
+            local: self,
+            runtime,
+        }
+    }
+}
+
+/// Commands against a [`Local`] on one `--runtime`.
+struct On<'a> {
+    local: &'a Local,
+    runtime: &'static str,
+}
+
+impl On<'_> {
+    fn spawn(&self, rest: &[&str]) -> Proc {
+        let mut args = vec!["--runtime", self.runtime];
+        args.extend_from_slice(rest);
+        self.local.spawn(&args)
+    }
+
+    fn run(&self, rest: &[&str]) -> Done {
+        self.spawn(rest).finish()
+    }
 }
 
 #[test]
@@ -226,408 +255,449 @@ fn local_serves_the_default_key_that_other_commands_use() {
 }
 
 #[test]
-fn demo_runs_the_tour_and_exits_0() {
-    let done = Proc::spawn(&["demo"]).finish().ok();
-    let text = done.stdout.join("\n");
-    for expected in [
-        "== 1. Connecting ==",
-        "alice: connected",
-        "bob received  text   \"hello Bob\" from alice",
-        "bob (has the key) reads: \"the cake is in the oven\"",
-        "eve (no key) sees",
-        "members now: alice (\"reading\"), bob (\"writing\")",
-        "(3 messages, newest first)",
-        "bob received \"message 5\"",
-        "bob kept his connection (same id): true",
-        "alice is closed, bob is closed",
-    ] {
-        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+fn demo_runs_the_tour_and_exits_0_on_every_runtime() {
+    for runtime in RUNTIMES {
+        let done = Proc::spawn(&["--runtime", runtime, "demo"]).finish().ok();
+        let text = done.stdout.join("\n");
+        for expected in [
+            "== 1. Connecting ==",
+            "alice: connected",
+            "bob received  text   \"hello Bob\" from alice",
+            "bob (has the key) reads: \"the cake is in the oven\"",
+            "eve (no key) sees",
+            "members now: alice (\"reading\"), bob (\"writing\")",
+            "(3 messages, newest first)",
+            "bob received \"message 5\"",
+            "bob kept his connection (same id): true",
+            "alice is closed, bob is closed",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{runtime}: {expected:?} in:\n{text}"
+            );
+        }
     }
 }
 
 #[test]
-fn publish_and_subscribe_in_two_processes() {
-    let local = Local::start();
-    for protocol in ["json", "msgpack"] {
-        let channel = format!("pubsub-{protocol}");
-        let mut sub = local.spawn(&[
-            "--protocol",
-            protocol,
-            "--json",
-            "channels",
-            "subscribe",
-            &channel,
-            "--count",
-            "3",
-        ]);
-        sub.wait_stderr("attached to");
-        local
-            .run(&[
+fn publish_and_subscribe_in_two_processes_on_every_runtime() {
+    let service = Local::start();
+    for (n, runtime) in RUNTIMES.into_iter().enumerate() {
+        let local = service.on(runtime);
+        // The publisher runs on the next runtime.
+        let publisher = service.on(RUNTIMES[(n + 1) % RUNTIMES.len()]);
+        for protocol in ["json", "msgpack"] {
+            let channel = format!("pubsub-{protocol}");
+            let mut sub = local.spawn(&[
                 "--protocol",
                 protocol,
-                "--client-id",
-                "pat",
+                "--json",
                 "channels",
-                "publish",
+                "subscribe",
                 &channel,
-                "greeting",
-                "hello {{.Count}}",
                 "--count",
                 "3",
-            ])
-            .ok();
-        let done = sub.finish().ok();
-        let messages = done.json();
-        assert_eq!(messages.len(), 3, "{messages:?}");
-        for (i, m) in messages.iter().enumerate() {
-            assert_eq!(m["channel"], channel.as_str());
-            assert_eq!(m["name"], "greeting");
-            assert_eq!(m["data"], format!("hello {}", i + 1).as_str());
-            assert_eq!(m["encoding"], Value::Null);
-            assert_eq!(m["clientId"], "pat");
-            for field in ["id", "connectionId", "timestamp"] {
-                assert!(!m[field].is_null(), "{field} in {m}");
+            ]);
+            sub.wait_stderr("attached to");
+            publisher
+                .run(&[
+                    "--protocol",
+                    protocol,
+                    "--client-id",
+                    "pat",
+                    "channels",
+                    "publish",
+                    &channel,
+                    "greeting",
+                    "hello {{.Count}}",
+                    "--count",
+                    "3",
+                ])
+                .ok();
+            let done = sub.finish().ok();
+            let messages = done.json();
+            assert_eq!(messages.len(), 3, "{messages:?}");
+            for (i, m) in messages.iter().enumerate() {
+                assert_eq!(m["channel"], channel.as_str());
+                assert_eq!(m["name"], "greeting");
+                assert_eq!(m["data"], format!("hello {}", i + 1).as_str());
+                assert_eq!(m["encoding"], Value::Null);
+                assert_eq!(m["clientId"], "pat");
+                for field in ["id", "connectionId", "timestamp"] {
+                    assert!(!m[field].is_null(), "{field} in {m}");
+                }
             }
         }
     }
 }
 
 #[test]
-fn json_and_binary_data_keep_their_kind() {
-    let local = Local::start();
-    let mut sub = local.spawn(&["--json", "channels", "subscribe", "kinds", "--count", "2"]);
-    sub.wait_stderr("attached to");
-    local
-        .run(&[
-            "channels",
-            "publish",
-            "kinds",
-            r#"{"n":1}"#,
-            "--encoding",
-            "json",
-        ])
-        .ok();
-    local
-        .run(&[
-            "channels",
-            "publish",
-            "kinds",
-            "AQID",
-            "--encoding",
-            "binary",
-        ])
-        .ok();
-    let messages = sub.finish().ok().json();
-    assert_eq!(messages[0]["data"], serde_json::json!({"n": 1}));
-    assert_eq!(messages[0]["name"], Value::Null);
-    assert_eq!(messages[1]["data"], "AQID");
-    assert_eq!(messages[1]["encoding"], "base64");
+fn json_and_binary_data_keep_their_kind_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let mut sub = local.spawn(&["--json", "channels", "subscribe", "kinds", "--count", "2"]);
+        sub.wait_stderr("attached to");
+        local
+            .run(&[
+                "channels",
+                "publish",
+                "kinds",
+                r#"{"n":1}"#,
+                "--encoding",
+                "json",
+            ])
+            .ok();
+        local
+            .run(&[
+                "channels",
+                "publish",
+                "kinds",
+                "AQID",
+                "--encoding",
+                "binary",
+            ])
+            .ok();
+        let messages = sub.finish().ok().json();
+        assert_eq!(messages[0]["data"], serde_json::json!({"n": 1}));
+        assert_eq!(messages[0]["name"], Value::Null);
+        assert_eq!(messages[1]["data"], "AQID");
+        assert_eq!(messages[1]["encoding"], "base64");
+    }
 }
 
 #[test]
-fn an_encrypted_message_is_read_with_the_cipher_key_only() {
-    let local = Local::start();
-    // 32 bytes 0..31, base64.
-    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    let mut with_key = local.spawn(&[
-        "--json",
-        "channels",
-        "subscribe",
-        "secret",
-        "--count",
-        "1",
-        "--cipher-key",
-        key,
-    ]);
-    with_key.wait_stderr("attached to");
-    let mut without = local.spawn(&["--json", "channels", "subscribe", "secret", "--count", "1"]);
-    without.wait_stderr("attached to");
-    local
-        .run(&[
-            "channels",
-            "publish",
-            "secret",
-            "whisper",
-            "the cake",
-            "--cipher-key",
-            key,
-        ])
-        .ok();
-    let read = with_key.finish().ok().json();
-    assert_eq!(read[0]["data"], "the cake");
-    assert_eq!(read[0]["encoding"], Value::Null);
-    let unread = without.finish().ok().json();
-    assert_ne!(unread[0]["data"], "the cake");
-    assert_eq!(unread[0]["encoding"], "utf-8/cipher+aes-256-cbc/base64");
-}
-
-#[test]
-fn subscribe_with_rewind_replays_earlier_messages() {
-    let local = Local::start();
-    local
-        .run(&[
-            "channels",
-            "publish",
-            "rewound",
-            "before {{.Count}}",
-            "--count",
-            "3",
-        ])
-        .ok();
-    let done = local
-        .run(&[
+fn an_encrypted_message_is_read_with_the_cipher_key_only_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        // 32 bytes 0..31, base64.
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let mut with_key = local.spawn(&[
             "--json",
             "channels",
             "subscribe",
-            "rewound",
-            "--rewind",
-            "2",
+            "secret",
             "--count",
-            "2",
-        ])
-        .ok();
-    let data: Vec<Value> = done.json().iter().map(|m| m["data"].clone()).collect();
-    assert_eq!(data, vec!["before 2", "before 3"]);
+            "1",
+            "--cipher-key",
+            key,
+        ]);
+        with_key.wait_stderr("attached to");
+        let mut without =
+            local.spawn(&["--json", "channels", "subscribe", "secret", "--count", "1"]);
+        without.wait_stderr("attached to");
+        local
+            .run(&[
+                "channels",
+                "publish",
+                "secret",
+                "whisper",
+                "the cake",
+                "--cipher-key",
+                key,
+            ])
+            .ok();
+        let read = with_key.finish().ok().json();
+        assert_eq!(read[0]["data"], "the cake");
+        assert_eq!(read[0]["encoding"], Value::Null);
+        let unread = without.finish().ok().json();
+        assert_ne!(unread[0]["data"], "the cake");
+        assert_eq!(unread[0]["encoding"], "utf-8/cipher+aes-256-cbc/base64");
+    }
 }
 
 #[test]
-fn history_in_both_directions_with_a_limit() {
-    let local = Local::start();
-    local
-        .run(&[
-            "channels",
-            "publish",
-            "past",
-            "n",
-            "{{.Count}}",
-            "--count",
-            "3",
-        ])
-        .ok();
-    let data = |direction: &str| -> Vec<Value> {
+fn subscribe_with_rewind_replays_earlier_messages_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
         local
+            .run(&[
+                "channels",
+                "publish",
+                "rewound",
+                "before {{.Count}}",
+                "--count",
+                "3",
+            ])
+            .ok();
+        let done = local
             .run(&[
                 "--json",
                 "channels",
-                "history",
-                "past",
-                "--limit",
+                "subscribe",
+                "rewound",
+                "--rewind",
                 "2",
-                "--direction",
-                direction,
+                "--count",
+                "2",
             ])
-            .ok()
-            .json()
-            .iter()
-            .map(|m| m["data"].clone())
-            .collect()
-    };
-    assert_eq!(data("forwards"), vec!["1", "2"]);
-    assert_eq!(data("backwards"), vec!["3", "2"]);
+            .ok();
+        let data: Vec<Value> = done.json().iter().map(|m| m["data"].clone()).collect();
+        assert_eq!(data, vec!["before 2", "before 3"]);
+    }
 }
 
 #[test]
-fn presence_enter_get_and_subscribe() {
-    let local = Local::start();
-    let mut watch = local.spawn(&[
-        "--json",
-        "channels",
-        "presence",
-        "subscribe",
-        "room",
-        "--count",
-        "2",
-    ]);
-    watch.wait_stderr("attached to");
-    let mut enter = local.spawn(&[
-        "--client-id",
-        "carol",
-        "channels",
-        "presence",
-        "enter",
-        "room",
-        "--data",
-        r#"{"mood":"ok"}"#,
-        "--duration",
-        "1",
-    ]);
-    enter.wait_stderr("entered room as carol");
-    let members = local
-        .run(&["--json", "channels", "presence", "get", "room"])
-        .ok()
-        .json();
-    assert_eq!(members.len(), 1, "{members:?}");
-    assert_eq!(members[0]["clientId"], "carol");
-    assert_eq!(members[0]["action"], "present");
-    assert_eq!(members[0]["data"], serde_json::json!({"mood": "ok"}));
-    // After --duration the member leaves and the process exits 0.
-    enter.finish().ok();
-    let events = watch.finish().ok().json();
-    let actions: Vec<(&Value, &Value)> = events
-        .iter()
-        .map(|e| (&e["action"], &e["clientId"]))
-        .collect();
-    assert_eq!(
-        actions,
-        vec![
-            (&Value::from("enter"), &Value::from("carol")),
-            (&Value::from("leave"), &Value::from("carol"))
-        ]
-    );
+fn history_in_both_directions_with_a_limit_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        local
+            .run(&[
+                "channels",
+                "publish",
+                "past",
+                "n",
+                "{{.Count}}",
+                "--count",
+                "3",
+            ])
+            .ok();
+        let data = |direction: &str| -> Vec<Value> {
+            local
+                .run(&[
+                    "--json",
+                    "channels",
+                    "history",
+                    "past",
+                    "--limit",
+                    "2",
+                    "--direction",
+                    direction,
+                ])
+                .ok()
+                .json()
+                .iter()
+                .map(|m| m["data"].clone())
+                .collect()
+        };
+        assert_eq!(data("forwards"), vec!["1", "2"]);
+        assert_eq!(data("backwards"), vec!["3", "2"]);
+    }
+}
+
+#[test]
+fn presence_enter_get_and_subscribe_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let mut watch = local.spawn(&[
+            "--json",
+            "channels",
+            "presence",
+            "subscribe",
+            "room",
+            "--count",
+            "2",
+        ]);
+        watch.wait_stderr("attached to");
+        let mut enter = local.spawn(&[
+            "--client-id",
+            "carol",
+            "channels",
+            "presence",
+            "enter",
+            "room",
+            "--data",
+            r#"{"mood":"ok"}"#,
+            "--duration",
+            "1",
+        ]);
+        enter.wait_stderr("entered room as carol");
+        let members = local
+            .run(&["--json", "channels", "presence", "get", "room"])
+            .ok()
+            .json();
+        assert_eq!(members.len(), 1, "{members:?}");
+        assert_eq!(members[0]["clientId"], "carol");
+        assert_eq!(members[0]["action"], "present");
+        assert_eq!(members[0]["data"], serde_json::json!({"mood": "ok"}));
+        // After --duration the member leaves and the process exits 0.
+        enter.finish().ok();
+        let events = watch.finish().ok().json();
+        let actions: Vec<(&Value, &Value)> = events
+            .iter()
+            .map(|e| (&e["action"], &e["clientId"]))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                (&Value::from("enter"), &Value::from("carol")),
+                (&Value::from("leave"), &Value::from("carol"))
+            ]
+        );
+    }
 }
 
 /// Ctrl-C or SIGTERM makes `presence enter` leave and `subscribe` close,
 /// and both exit 0.
 #[cfg(unix)]
 #[test]
-fn a_stop_signal_leaves_presence_and_exits_0() {
-    let local = Local::start();
-    let mut watch = local.spawn(&[
-        "--json",
-        "channels",
-        "presence",
-        "subscribe",
-        "lobby",
-        "--count",
-        "2",
-    ]);
-    watch.wait_stderr("attached to");
-    let mut sub = local.spawn(&["channels", "subscribe", "lobby"]);
-    sub.wait_stderr("attached to");
-    let mut enter = local.spawn(&[
-        "--client-id",
-        "ed",
-        "channels",
-        "presence",
-        "enter",
-        "lobby",
-    ]);
-    enter.wait_stderr("entered lobby as ed");
-    for proc in [&enter, &sub] {
-        let pid = proc.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
-    }
-    let done = enter.finish().ok();
-    assert_eq!(done.stdout.last().map(String::as_str), Some("left lobby"));
-    sub.finish().ok();
-    let actions: Vec<Value> = watch
-        .finish()
-        .ok()
-        .json()
-        .iter()
-        .map(|e| e["action"].clone())
-        .collect();
-    assert_eq!(actions, vec!["enter", "leave"]);
-}
-
-#[test]
-fn connections_test_reports_states_ping_and_details() {
-    let local = Local::start();
-    let lines = local.run(&["--json", "connections", "test"]).ok().json();
-    let states: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["event"] == "state")
-        .map(|l| &l["state"])
-        .collect();
-    assert_eq!(states, vec!["connecting", "connected", "closed"]);
-    let ping = lines.iter().find(|l| l["event"] == "ping").expect("ping");
-    assert!(ping["rttMs"].as_f64().is_some_and(|ms| ms >= 0.0));
-    let details = lines
-        .iter()
-        .find(|l| l["event"] == "connection")
-        .expect("details");
-    assert!(details["id"].as_str().is_some_and(|id| !id.is_empty()));
-    assert_eq!(details["port"].to_string(), local.port);
-    assert_eq!(details["tls"], false);
-}
-
-#[test]
-fn auth_issue_token_with_ttl_client_id_and_capability() {
-    let local = Local::start();
-    let lines = local
-        .run(&[
+fn a_stop_signal_leaves_presence_and_exits_0_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let mut watch = local.spawn(&[
             "--json",
+            "channels",
+            "presence",
+            "subscribe",
+            "lobby",
+            "--count",
+            "2",
+        ]);
+        watch.wait_stderr("attached to");
+        let mut sub = local.spawn(&["channels", "subscribe", "lobby"]);
+        sub.wait_stderr("attached to");
+        let mut enter = local.spawn(&[
             "--client-id",
-            "zed",
-            "auth",
-            "issue-token",
-            "--ttl",
-            "60",
-            "--capability",
-            r#"{"chat":["subscribe"]}"#,
-        ])
-        .ok()
-        .json();
-    let token = &lines[0];
-    assert!(token["token"].as_str().is_some_and(|t| !t.is_empty()));
-    assert_eq!(token["clientId"], "zed");
-    assert_eq!(token["capability"], r#"{"chat":["subscribe"]}"#);
-    let ttl =
-        token["expires"].as_i64().expect("expires") - token["issued"].as_i64().expect("issued");
-    assert_eq!(ttl, 60_000);
-    // Text mode prints the bare token on stdout.
-    let done = local.run(&["auth", "issue-token"]).ok();
-    assert_eq!(done.stdout.len(), 1);
-}
-
-#[test]
-fn bench_pubsub_small_run_reports_nothing_lost() {
-    let local = Local::start();
-    let lines = local
-        .run(&[
-            "--json",
-            "bench",
-            "pubsub",
-            "--publishers",
-            "2",
-            "--subscribers",
-            "2",
-            "--messages",
-            "200",
-            "--rate",
-            "0",
-            "--size",
-            "64",
-        ])
-        .ok()
-        .json();
-    let r = &lines[0];
-    assert_eq!(r["sent"], 400);
-    assert_eq!(r["delivered"], 800);
-    assert_eq!(r["lost"], 0);
-    assert_eq!(r["duplicated"], 0);
-    assert_eq!(r["outOfOrder"], 0);
-    let l = &r["latencyMs"];
-    for q in ["p50", "p95", "p99", "max"] {
-        assert!(l[q].as_f64().is_some_and(|ms| ms > 0.0), "{q} in {l}");
+            "ed",
+            "channels",
+            "presence",
+            "enter",
+            "lobby",
+        ]);
+        enter.wait_stderr("entered lobby as ed");
+        for proc in [&enter, &sub] {
+            let pid = proc.child.id().to_string();
+            let sent = Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("kill runs");
+            assert!(sent.success());
+        }
+        let done = enter.finish().ok();
+        assert_eq!(done.stdout.last().map(String::as_str), Some("left lobby"));
+        sub.finish().ok();
+        let actions: Vec<Value> = watch
+            .finish()
+            .ok()
+            .json()
+            .iter()
+            .map(|e| e["action"].clone())
+            .collect();
+        assert_eq!(actions, vec!["enter", "leave"]);
     }
-    assert!(l["p50"].as_f64() <= l["max"].as_f64());
 }
 
 #[test]
-fn a_wrong_key_prints_the_code_and_help_link_and_exits_1() {
-    let local = Local::start();
-    let done = local.run(&[
-        "--key",
-        "local.nope:secret",
-        "--json",
-        "connections",
-        "test",
-    ]);
-    assert_eq!(done.status.code(), Some(1), "{done:?}");
-    let text = done.stderr_text();
-    assert!(text.contains("code 40101"), "{text}");
-    assert!(text.contains("https://help.ably.io/error/40101"), "{text}");
-    let error = done
-        .json()
-        .into_iter()
-        .find(|l| l.get("error").is_some())
-        .expect("a JSON error line");
-    assert_eq!(error["error"]["code"], 40101);
+fn connections_test_reports_states_ping_and_details_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let lines = local.run(&["--json", "connections", "test"]).ok().json();
+        let states: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["event"] == "state")
+            .map(|l| &l["state"])
+            .collect();
+        assert_eq!(states, vec!["connecting", "connected", "closed"]);
+        let ping = lines.iter().find(|l| l["event"] == "ping").expect("ping");
+        assert!(ping["rttMs"].as_f64().is_some_and(|ms| ms >= 0.0));
+        let details = lines
+            .iter()
+            .find(|l| l["event"] == "connection")
+            .expect("details");
+        assert!(details["id"].as_str().is_some_and(|id| !id.is_empty()));
+        assert_eq!(details["port"].to_string(), local.local.port);
+        assert_eq!(details["tls"], false);
+    }
+}
+
+#[test]
+fn auth_issue_token_with_ttl_client_id_and_capability_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let lines = local
+            .run(&[
+                "--json",
+                "--client-id",
+                "zed",
+                "auth",
+                "issue-token",
+                "--ttl",
+                "60",
+                "--capability",
+                r#"{"chat":["subscribe"]}"#,
+            ])
+            .ok()
+            .json();
+        let token = &lines[0];
+        assert!(token["token"].as_str().is_some_and(|t| !t.is_empty()));
+        assert_eq!(token["clientId"], "zed");
+        assert_eq!(token["capability"], r#"{"chat":["subscribe"]}"#);
+        let ttl =
+            token["expires"].as_i64().expect("expires") - token["issued"].as_i64().expect("issued");
+        assert_eq!(ttl, 60_000);
+        // Text mode prints the bare token on stdout.
+        let done = local.run(&["auth", "issue-token"]).ok();
+        assert_eq!(done.stdout.len(), 1);
+    }
+}
+
+#[test]
+fn bench_pubsub_small_run_reports_nothing_lost_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let lines = local
+            .run(&[
+                "--json",
+                "bench",
+                "pubsub",
+                "--publishers",
+                "2",
+                "--subscribers",
+                "2",
+                "--messages",
+                "200",
+                "--rate",
+                "0",
+                "--size",
+                "64",
+            ])
+            .ok()
+            .json();
+        let r = &lines[0];
+        assert_eq!(r["sent"], 400);
+        assert_eq!(r["delivered"], 800);
+        assert_eq!(r["lost"], 0);
+        assert_eq!(r["duplicated"], 0);
+        assert_eq!(r["outOfOrder"], 0);
+        let l = &r["latencyMs"];
+        for q in ["p50", "p95", "p99", "max"] {
+            assert!(l[q].as_f64().is_some_and(|ms| ms > 0.0), "{q} in {l}");
+        }
+        assert!(l["p50"].as_f64() <= l["max"].as_f64());
+    }
+}
+
+#[test]
+fn a_wrong_key_prints_the_code_and_help_link_and_exits_1_on_every_runtime() {
+    let service = Local::start();
+    for runtime in RUNTIMES {
+        let local = service.on(runtime);
+        let done = local.run(&[
+            "--key",
+            "local.nope:secret",
+            "--json",
+            "connections",
+            "test",
+        ]);
+        assert_eq!(done.status.code(), Some(1), "{done:?}");
+        let text = done.stderr_text();
+        assert!(text.contains("code 40101"), "{text}");
+        assert!(text.contains("https://help.ably.io/error/40101"), "{text}");
+        let error = done
+            .json()
+            .into_iter()
+            .find(|l| l.get("error").is_some())
+            .expect("a JSON error line");
+        assert_eq!(error["error"]["code"], 40101);
+    }
 }
 
 #[test]
@@ -639,9 +709,12 @@ fn bad_input_fails_before_connecting() {
     let done = Proc::spawn(&["channels", "subscribe", "c", "--cipher-key", "c2hvcnQ="]).finish();
     assert_eq!(done.status.code(), Some(1));
     assert!(done.stderr_text().contains("128 or 256 bits"), "{done:?}");
-    let done = Proc::spawn(&["--runtime", "tokio", "connections", "test"]).finish();
-    assert_eq!(done.status.code(), Some(1));
-    assert!(done.stderr_text().contains("--runtime tokio"), "{done:?}");
+    let done = Proc::spawn(&["--runtime", "go", "connections", "test"]).finish();
+    assert_eq!(
+        done.status.code(),
+        Some(2),
+        "an unknown runtime is a usage error"
+    );
     let done = Proc::spawn(&["channels", "publish"]).finish();
     assert_eq!(done.status.code(), Some(2), "usage errors exit 2");
 }

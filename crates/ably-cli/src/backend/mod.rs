@@ -4,11 +4,14 @@
 //! A command never names an adapter crate. It asks the [`Backend`] chosen
 //! by `--runtime` for a [`Client`], and uses that: connect, publish,
 //! subscribe, history, presence, tokens. The blocking adapter implements
-//! it directly; an async adapter implements it by running its futures on
-//! a runtime the backend owns, and by forwarding its `Stream`s into
-//! [`Events`].
+//! it directly (`blocking.rs`); the async adapters share one
+//! implementation (`bridge.rs`) that runs each call's future to
+//! completion on the runtime (`tokio_backend.rs`, `async_std_backend.rs`).
 
+mod async_std_backend;
 mod blocking;
+mod bridge;
+mod tokio_backend;
 
 use std::time::Duration;
 
@@ -99,24 +102,11 @@ pub struct ConnectionInfo {
     pub client_id: Option<String>,
 }
 
-/// The backend of a runtime: blocking today; tokio and async-std once
-/// their adapter crates exist.
+/// The backend of a runtime.
 pub fn select(runtime: Runtime) -> Result<Box<dyn Backend>> {
     match runtime {
         Runtime::Blocking => Ok(Box::new(blocking::Blocking)),
-        Runtime::Tokio | Runtime::AsyncStd => {
-            let (name, krate) = match runtime {
-                Runtime::Tokio => ("tokio", "ably-tokio"),
-                _ => ("async-std", "ably-async-std"),
-            };
-            Err(ErrorInfo::new(
-                40000,
-                400,
-                format!(
-                    "--runtime {name} is not available yet: its adapter ({krate}) is not \
-                     built into this `ably`; use --runtime blocking"
-                ),
-            ))
-        }
+        Runtime::Tokio => tokio_backend::backend(),
+        Runtime::AsyncStd => async_std_backend::backend(),
     }
 }
