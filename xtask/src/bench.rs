@@ -522,7 +522,7 @@ fn fmt_mbs(mbs: f64) -> String {
 ///    `xtask/js` if needed;
 /// 2. start the service;
 /// 3. for each phase (saturation, then a fixed rate) and each peer in
-///    [`PEERS`] in turn: start its subscriber, wait for `ready`, start its
+///    `PEERS` in turn: start its subscriber, wait for `ready`, start its
 ///    publisher, collect both result lines (`bench_peer.rs` documents
 ///    them);
 /// 4. print a table with the ratios against ably-js, also written to

@@ -48,6 +48,7 @@ impl<R: Runtime> Rest<R> {
     /// [`Rest::new`] on the given runtime.
     pub fn with_runtime(mut options: ClientOptions, runtime: R) -> Result<Rest<R>> {
         options.core.auto_connect = false;
+        options.core.rest_client = true;
         Ok(Rest {
             inner: Inner::start(options, runtime)?,
         })

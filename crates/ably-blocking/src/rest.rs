@@ -33,6 +33,7 @@ impl Rest {
     /// a REST client never opens a realtime connection).
     pub fn new(mut options: ClientOptions) -> Result<Rest> {
         options.core.auto_connect = false;
+        options.core.rest_client = true;
         Ok(Rest {
             inner: Inner::start(options)?,
         })
