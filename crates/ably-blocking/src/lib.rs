@@ -12,9 +12,11 @@
 //!
 //! For a local service, point the options at it:
 //! `ClientOptions::new(key).endpoint("127.0.0.1").port(8080).tls(false)`.
-//! `cargo run -p ably-cli -- demo` (the `ably demo` command, which runs
-//! on this crate) starts an embedded `ably-local` and tours pub/sub,
-//! encryption, presence, history and connection resume.
+//! `cargo run -p ably-blocking --example hello_blocking` runs the lines
+//! above against an embedded `ably-local` (or against Ably with
+//! `ABLY_KEY` set). `cargo run -p ably-cli -- demo` (the `ably demo`
+//! command, which runs on this crate) tours pub/sub, encryption,
+//! presence, history and connection resume.
 //!
 //! # The API
 //!
