@@ -21,6 +21,7 @@ use crate::{Result, target_dir, workspace_root};
 const SCENARIOS: &[&str] = &[
     "connect",
     "pubsub",
+    "burst_publish",
     "echo",
     "presence",
     "presence_sync",

@@ -28,7 +28,9 @@
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) a tiny smoke
 //! version runs instead. `FANOUT_SUBSCRIBERS=1` (a comma-separated list)
-//! runs only those rows and `FANOUT_IDLE=0` skips the idle connections.
+//! runs only those rows and `FANOUT_IDLE=0` skips the idle connections;
+//! `FANOUT_RAW=0` skips the raw broadcast runs (for profiling ably-local
+//! alone; the ratios are then not measured).
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -76,6 +78,7 @@ struct Plan {
     subscribers: Vec<usize>,
     rate: u64,
     idle: usize,
+    raw: bool,
 }
 
 fn main() {
@@ -103,6 +106,7 @@ fn main() {
             subscribers,
             rate: 2000,
             idle,
+            raw: std::env::var("FANOUT_RAW").as_deref() != Ok("0"),
         }
     } else {
         Plan {
@@ -110,6 +114,7 @@ fn main() {
             subscribers: vec![2],
             rate: 200,
             idle: 10,
+            raw: true,
         }
     };
     if let Err(e) = run(&plan, full) {
@@ -200,10 +205,23 @@ async fn fanout_rows(plan: &Plan) -> Result<Vec<Row>> {
                 let name = format!("fanout-{channel}");
                 run_one(target, server.addr(), &name, n, format, mode, plan.secs).await
             };
+            let skipped = || RunResult {
+                sent: 0,
+                delivered_per_s: f64::NAN,
+                lost: 0,
+                p50_us: f64::NAN,
+                p99_us: f64::NAN,
+            };
             let ably_sat = one(Target::AblyLocal, Mode::Saturate).await?;
-            let raw_sat = one(Target::Raw, Mode::Saturate).await?;
+            let raw_sat = match plan.raw {
+                true => one(Target::Raw, Mode::Saturate).await?,
+                false => skipped(),
+            };
             let ably_lat = one(Target::AblyLocal, Mode::Rate(plan.rate)).await?;
-            let raw_lat = one(Target::Raw, Mode::Rate(plan.rate)).await?;
+            let raw_lat = match plan.raw {
+                true => one(Target::Raw, Mode::Rate(plan.rate)).await?,
+                false => skipped(),
+            };
             eprintln!(
                 "fanout: {n} subscribers, {}: ably-local {:.0}/s, raw {:.0}/s",
                 format.param(),

@@ -887,3 +887,89 @@ fn per_app_limits_of_the_wrong_type_are_refused() {
         assert_eq!((e.code, e.status_code), (40000, Some(400)), "{limits}");
     }
 }
+
+#[test]
+fn consecutive_publishes_in_one_batch_get_one_ack_with_count() {
+    let mut net = Net::new();
+    net.connect(1, "&clientId=me");
+    net.attach(1, "c");
+    // Frames handled before the driver takes the outputs (one batch).
+    let frames = [
+        json!({"action": 15, "channel": "c", "msgSerial": 0, "messages": [{"data": "a"}]}),
+        json!({"action": 15, "channel": "c", "msgSerial": 1, "messages": [{"data": "b"}, {"data": "c"}]}),
+        json!({"action": 15, "channel": "c", "msgSerial": 2, "messages": [{"data": "d"}]}),
+        json!({"action": 14, "channel": "c", "msgSerial": 3, "presence": [{"action": 2}]}),
+        json!({"action": 15, "channel": ":bad", "msgSerial": 4, "messages": [{"data": "e"}]}),
+        json!({"action": 15, "channel": "c", "msgSerial": 5, "messages": [{"data": "f"}]}),
+        json!({"action": 15, "channel": "c", "msgSerial": 1, "messages": [{"data": "again"}]}),
+    ];
+    for f in frames {
+        let data = f.to_string().into_bytes();
+        net.hub.handle(
+            net.now,
+            Input::Frame {
+                transport: TransportId(1),
+                data: data.into(),
+            },
+        );
+    }
+    net.input(Input::Timeout);
+    let got = net.take(1);
+    let kinds: Vec<Action> = got.iter().map(|f| f.action).collect();
+    use Action::{Ack, Message as Msg, Nack, Presence};
+    // Deliveries as they happen; a NACK (and anything else) flushes the
+    // ACK built so far, so the order of answers is kept; the rest go last.
+    assert_eq!(
+        kinds,
+        [Msg, Msg, Msg, Presence, Ack, Ack, Nack, Msg, Ack, Ack],
+        "{got:#?}"
+    );
+    let acks = of(&got, Action::Ack);
+    let summary: Vec<(Option<u64>, Option<u32>, Option<usize>)> = acks
+        .iter()
+        .map(|a| (a.msg_serial, a.count, a.res.as_ref().map(Vec::len)))
+        .collect();
+    // 0..=2 with one PublishResult per frame (TR4s); the presence frame
+    // alone (no res); then 5 and the repeat of 1 (not contiguous).
+    assert_eq!(
+        summary,
+        [
+            (Some(0), Some(3), Some(3)),
+            (Some(3), Some(1), None),
+            (Some(5), Some(1), Some(1)),
+            (Some(1), Some(1), Some(1))
+        ]
+    );
+    let res = acks[0].res.as_ref().expect("res");
+    assert_eq!(res[1].serials.len(), 2);
+    assert_ne!(res[0].serials[0], res[2].serials[0]);
+    assert_eq!(of(&got, Action::Nack)[0].msg_serial, Some(4));
+    // The repeat of 1 is answered with its serials, not published again.
+    assert_eq!(acks[3].res.as_ref().expect("res")[0], res[1]);
+    assert_eq!(data_of(&got).len(), 5);
+}
+
+#[test]
+fn a_capability_reduced_by_auth_applies_to_publishing_on_attached_channels() {
+    let mut net = Net::new();
+    let full = net.token(TokenParams::default());
+    net.formats.insert(1, Format::Json);
+    net.open(1, &format!("access_token={full}"));
+    net.attach(1, "x");
+    net.publish(1, "x", 0, vec![Message::new("a", "allowed")]);
+    assert_eq!(acks(&net.take(1)), [0]);
+    let reduced = net.token(TokenParams {
+        capability: Some(r#"{"x":["subscribe"]}"#.into()),
+        ..TokenParams::default()
+    });
+    net.send_json(1, json!({"action": 17, "auth": {"accessToken": reduced}}));
+    assert_eq!(net.take(1)[0].action, Action::Connected);
+    net.publish(1, "x", 1, vec![Message::new("a", "denied")]);
+    assert_eq!(acks(&net.take(1)), [40160]);
+    // And back: a full token again allows it.
+    let full = net.token(TokenParams::default());
+    net.send_json(1, json!({"action": 17, "auth": {"accessToken": full}}));
+    net.take(1);
+    net.publish(1, "x", 2, vec![Message::new("a", "allowed again")]);
+    assert_eq!(acks(&net.take(1)), [0]);
+}

@@ -7,9 +7,10 @@ use ably_proto::error::codes;
 use ably_proto::{Action, ErrorInfo, Flags, Message, ProtocolMessage, PublishResult};
 use bytes::Bytes;
 
+use super::frame::EventFrame;
 use super::history::{ChannelKey, EventBody, Serial, Since, StoredEvent};
 use super::presence::PresenceSet;
-use super::{Hub, Output, TransportId, auth};
+use super::{Hub, Output, TransportId, auth, text};
 
 /// Longest channel name accepted, in bytes.
 pub const MAX_CHANNEL_NAME: usize = 2048;
@@ -110,26 +111,6 @@ pub(crate) fn parse_rewind(text: &str) -> Option<Rewind> {
     }
 }
 
-/// The frame that carries an event (or its last `take` messages).
-fn event_frame(channel: &str, event: &StoredEvent, take: Option<usize>) -> ProtocolMessage {
-    let mut pm = match &event.body {
-        EventBody::Messages(m) => {
-            let mut pm = ProtocolMessage::for_channel(Action::Message, channel);
-            let skip = take.map_or(0, |n| m.len().saturating_sub(n));
-            pm.messages = m[skip..].to_vec();
-            pm
-        }
-        EventBody::Presence(p) => {
-            let mut pm = ProtocolMessage::for_channel(Action::Presence, channel);
-            pm.presence = p.clone();
-            pm
-        }
-    };
-    pm.channel_serial = Some(event.serial.to_string());
-    pm.timestamp = Some(event.timestamp);
-    pm
-}
-
 /// Whether an attachment with these modes, for a connection with this echo
 /// setting, receives an event.
 fn wants(modes: Flags, echo: bool, conn_id: &str, event: &StoredEvent) -> bool {
@@ -163,6 +144,7 @@ impl Hub {
             return self.send_error(t, Some(&name), auth::denied("attach", &name));
         }
         let allowed = auth::modes_allowed(&ops);
+        let may_publish = conn.grant.capability.allows(&name, "publish");
         let requested = match pm.flags.modes().flags() {
             m if m.is_empty() => DEFAULT_MODES,
             m => m,
@@ -247,6 +229,7 @@ impl Hub {
                 super::connection::Attachment {
                     modes: granted,
                     paused: false,
+                    publish: may_publish,
                 },
             );
         }
@@ -275,8 +258,11 @@ impl Hub {
         attached.error = error;
         self.send(t, &attached);
         for (i, event) in replay.iter().enumerate() {
-            let take = if i == 0 { take_first } else { None };
-            self.send(t, &event_frame(&name, event, take));
+            let skip = match take_first {
+                Some(n) if i == 0 => event.body.len().saturating_sub(n),
+                _ => 0,
+            };
+            self.send(t, &EventFrame::new(&name, event, skip));
         }
         if has_presence {
             self.send_sync(t, &key);
@@ -345,7 +331,7 @@ impl Hub {
         let Some(conn) = self.connections.get(conn_id) else {
             return;
         };
-        if !conn.grant.capability.allows(&channel, "publish") {
+        if !conn.may_publish(&channel) {
             return self.nack(conn_id, t, serial, auth::denied("publish", &channel));
         }
         if pm.messages.is_empty() {
@@ -370,15 +356,10 @@ impl Hub {
                 ),
             );
         }
-        let identity = conn.identity.clone();
-        let key = ChannelKey {
-            app: conn.app.clone(),
-            channel,
-        };
-        let msg_serial = serial.unwrap_or(0);
-        let mut messages = Vec::with_capacity(pm.messages.len());
-        for (i, mut m) in pm.messages.into_iter().enumerate() {
-            let bad = match (&m.client_id, &identity.client_id) {
+        // clientIds (RSA7, RTL6g), checked before anything is stamped.
+        let identity = &conn.identity;
+        let bad = pm.messages.iter().find_map(|m| {
+            match (m.client_id.as_deref(), identity.client_id.as_deref()) {
                 (Some(c), _) if c == "*" || c.is_empty() => Some("invalid clientId"),
                 (Some(c), Some(own)) if c != own && !identity.any_client => {
                     Some("clientId differs from the connection's")
@@ -387,52 +368,76 @@ impl Hub {
                     Some("the connection's credentials do not allow a clientId")
                 }
                 _ => None,
-            };
-            if let Some(why) = bad {
-                return self.nack(
-                    conn_id,
-                    t,
-                    serial,
-                    ErrorInfo::new(codes::INVALID_CLIENT_ID, 400, why),
-                );
             }
-            if m.client_id.is_none() {
-                m.client_id = identity.client_id.clone();
-            }
-            if m.id.is_none() {
-                m.id = Some(format!("{conn_id}:{msg_serial}:{i}"));
-            }
-            m.connection_id = Some(conn_id.to_owned());
-            m.connection_key = None;
-            if m.timestamp.is_none() {
-                m.timestamp = Some(self.now.wall_ms);
-            }
-            messages.push(m);
+        });
+        if let Some(why) = bad {
+            return self.nack(
+                conn_id,
+                t,
+                serial,
+                ErrorInfo::new(codes::INVALID_CLIENT_ID, 400, why),
+            );
         }
-
-        let serials = self.publish_messages(&key, conn_id, messages);
+        let own_client_id = identity.client_id.clone();
+        let key = ChannelKey {
+            app: conn.app.clone(),
+            channel,
+        };
+        let msg_serial = serial.unwrap_or(0);
+        let now = self.now.wall_ms;
+        let mut supplied = Vec::with_capacity(pm.messages.len());
+        let messages = pm
+            .messages
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut m)| {
+                if m.client_id.is_none() {
+                    m.client_id = own_client_id.clone();
+                }
+                supplied.push(m.id.is_some());
+                if m.id.is_none() {
+                    m.id = Some(text::message_id(conn_id, msg_serial, i));
+                }
+                m.connection_id = Some(conn_id.to_owned());
+                m.connection_key = None;
+                m.timestamp.get_or_insert(now);
+                m
+            })
+            .collect();
+        let serials = self.publish_messages(&key, conn_id, messages, &supplied);
         self.ack(conn_id, t, serial, Some(PublishResult { serials }));
     }
 
-    /// Publishes stamped messages (skipping ids seen recently: idempotent
-    /// publishing), delivers them, and returns each message's serial.
+    /// Publishes stamped messages, delivers them, and returns each
+    /// message's serial. Ids the client supplied (`supplied[i]`) are
+    /// idempotent (RSL1k, RTL6): one seen recently is not published again
+    /// and gets the serial it got then. Ids the hub made are unique and
+    /// not remembered.
     pub(super) fn publish_messages(
         &mut self,
         key: &ChannelKey,
         origin: &str,
         messages: Vec<Message>,
+        supplied: &[bool],
     ) -> Vec<Option<String>> {
-        let ch = self.channels.entry(key.clone()).or_default();
+        if !self.channels.contains_key(key) {
+            self.channels.insert(key.clone(), Channel::default());
+        }
+        let supplied = |i: usize| supplied.get(i).copied().unwrap_or(true);
         let mut serials: Vec<Option<String>> = vec![None; messages.len()];
-        let mut fresh = Vec::new();
-        let mut fresh_index = Vec::new();
-        for (i, m) in messages.into_iter().enumerate() {
-            let id = m.id.clone().unwrap_or_default();
-            match ch.recent_ids.get(&id) {
-                Some(s) => serials[i] = s.clone(),
-                None => {
-                    fresh_index.push(i);
-                    fresh.push(m);
+        let mut fresh = Vec::with_capacity(messages.len());
+        let mut fresh_index = Vec::with_capacity(messages.len());
+        if let Some(ch) = self.channels.get(key) {
+            for (i, m) in messages.into_iter().enumerate() {
+                let seen = supplied(i)
+                    .then(|| ch.recent_ids.get(m.id.as_deref().unwrap_or_default()))
+                    .flatten();
+                match seen {
+                    Some(s) => serials[i] = s.clone(),
+                    None => {
+                        fresh_index.push(i);
+                        fresh.push(m);
+                    }
                 }
             }
         }
@@ -440,13 +445,20 @@ impl Hub {
             let event = self
                 .broker
                 .publish(self.now, key, origin, EventBody::Messages(fresh));
-            let ch = self.channels.entry(key.clone()).or_default();
+            let remember = fresh_index.iter().any(|i| supplied(*i));
+            let mut ch = if remember {
+                self.channels.get_mut(key)
+            } else {
+                None
+            };
             if let EventBody::Messages(published) = &event.body {
-                for (m, i) in published.iter().zip(fresh_index) {
+                for (m, &i) in published.iter().zip(&fresh_index) {
                     serials[i] = m.serial.clone();
-                    let id = m.id.clone().unwrap_or_default();
-                    ch.recent_ids.insert(id.clone(), m.serial.clone());
-                    ch.id_order.push_back((event.timestamp, id));
+                    if let Some(ch) = ch.as_mut().filter(|_| supplied(i)) {
+                        let id = m.id.clone().unwrap_or_default();
+                        ch.recent_ids.insert(id.clone(), m.serial.clone());
+                        ch.id_order.push_back((event.timestamp, id));
+                    }
                 }
             }
         }
@@ -486,19 +498,18 @@ impl Hub {
             if targets.is_empty() {
                 continue;
             }
-            let frame = event_frame(&key.channel, &event, None);
+            let frame = EventFrame::new(&key.channel, &event, 0);
             let mut cache: [Option<Bytes>; 2] = [None, None];
             for (t, format) in targets {
                 let slot = usize::from(format.is_binary());
                 let data = match &cache[slot] {
                     Some(d) => d.clone(),
-                    None => match ably_proto::codec::encode(&frame, format) {
-                        Ok(bytes) => {
-                            let d = Bytes::from(bytes);
+                    None => match frame.encode(format) {
+                        Some(d) => {
                             cache[slot] = Some(d.clone());
                             d
                         }
-                        Err(_) => continue,
+                        None => continue,
                     },
                 };
                 self.outputs.push_back(Output::Send {

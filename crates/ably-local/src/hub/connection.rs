@@ -23,6 +23,9 @@ pub(crate) struct Attachment {
     /// client attaches again (with its channelSerial, to get what it
     /// missed exactly once).
     pub paused: bool,
+    /// Whether the capability allows publishing on the channel (checked
+    /// once per attach and grant, not per message).
+    pub publish: bool,
 }
 
 /// The states of a connection.
@@ -155,13 +158,30 @@ pub(crate) struct Connection {
     /// The msgSerial expected next; lower ones are repeats.
     pub next_msg_serial: u64,
     /// The ACK or NACK sent for recent msgSerials, to answer repeats.
-    pub recent_acks: VecDeque<(u64, ProtocolMessage)>,
+    pub recent_acks: VecDeque<(u64, super::Answer)>,
     pub attachments: BTreeMap<String, Attachment>,
     /// When the transport dropped (monotonic ms).
     pub dropped_at: Option<u64>,
 }
 
 impl Connection {
+    /// Takes new credentials (a resume, or AUTH), updating what they allow
+    /// on each attached channel.
+    pub fn set_grant(&mut self, grant: Grant) {
+        for (name, a) in self.attachments.iter_mut() {
+            a.publish = grant.capability.allows(name, "publish");
+        }
+        self.grant = grant;
+    }
+
+    /// Whether the credentials allow publishing on a channel.
+    pub fn may_publish(&self, channel: &str) -> bool {
+        match self.attachments.get(channel) {
+            Some(a) => a.publish,
+            None => self.grant.capability.allows(channel, "publish"),
+        }
+    }
+
     /// The live transport, if any.
     pub fn transport(&self) -> Option<TransportId> {
         match self.state {
@@ -224,7 +244,7 @@ impl Hub {
                     });
                     if compatible {
                         if let Some(conn) = self.connections.get_mut(&id) {
-                            conn.grant = grant;
+                            conn.set_grant(grant);
                             conn.identity = identity;
                             conn.echo = params.echo;
                             conn.remain_present_for = remain;
@@ -415,7 +435,7 @@ impl Hub {
         };
         let expires = grant.expires;
         if let Some(conn) = self.connections.get_mut(conn_id) {
-            conn.grant = grant;
+            conn.set_grant(grant);
             conn.identity = identity;
         }
         if let Some(expires) = expires {

@@ -40,11 +40,21 @@ pub struct Serial {
 
 impl fmt::Display for Serial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:x}@{:010}", self.epoch, self.seq)
+        f.write_str(&self.text())
     }
 }
 
 impl Serial {
+    /// The text form: the epoch in hex, `@`, the seq in at least 10
+    /// digits.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(28);
+        super::text::push_hex(&mut out, self.epoch);
+        out.push('@');
+        super::text::push_decimal(&mut out, self.seq, 10);
+        out
+    }
+
     /// Parses the text form (`epoch-hex@seq`).
     pub fn parse(text: &str) -> Option<Serial> {
         let (epoch, seq) = text.split_once('@')?;
@@ -353,19 +363,14 @@ impl LocalBroker {
     }
 
     fn log(&mut self, now: Now, channel: &ChannelKey) -> &mut Log {
-        let limits = if self.logs.contains_key(channel) {
-            (0, 0, 0)
-        } else {
-            self.limits_of(channel)
-        };
-        let next_epoch = &mut self.next_epoch;
-        let log = self.logs.entry(channel.clone()).or_insert_with(|| {
+        if !self.logs.contains_key(channel) {
             // Epochs are 48 bits so that the text stays short.
-            let epoch = *next_epoch & 0xFFFF_FFFF_FFFF;
-            *next_epoch = next_epoch
+            let epoch = self.next_epoch & 0xFFFF_FFFF_FFFF;
+            self.next_epoch = self
+                .next_epoch
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            Log {
+            let log = Log {
                 epoch,
                 head: 0,
                 kept_after: 0,
@@ -373,9 +378,13 @@ impl LocalBroker {
                 messages: 0,
                 bytes: 0,
                 last_used: now.wall_ms,
-                limits,
-            }
-        });
+                limits: self.limits_of(channel),
+            };
+            self.logs.insert(channel.clone(), log);
+        }
+        let Some(log) = self.logs.get_mut(channel) else {
+            unreachable!("inserted above")
+        };
         log.last_used = log.last_used.max(now.wall_ms);
         log
     }
@@ -469,8 +478,9 @@ impl Broker for LocalBroker {
             seq: log.head,
         };
         if let EventBody::Messages(messages) = &mut body {
+            let text = serial.text();
             for (i, m) in messages.iter_mut().enumerate() {
-                m.serial = Some(format!("{serial}:{i:03}"));
+                m.serial = Some(super::text::indexed_serial(&text, i));
             }
             log.messages += messages.len();
         }
@@ -673,7 +683,7 @@ impl fmt::Display for Position {
             epoch: self.epoch,
             seq: self.seq,
         };
-        write!(f, "{serial}:{:03}", self.index)
+        f.write_str(&super::text::indexed_serial(&serial.text(), self.index))
     }
 }
 

@@ -61,6 +61,7 @@
 mod auth;
 mod channel;
 mod connection;
+mod frame;
 #[doc(hidden)]
 pub mod fuzz;
 mod history;
@@ -70,6 +71,7 @@ mod presence;
 mod rest;
 mod rng;
 mod stream;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -236,6 +238,8 @@ impl Default for HubConfig {
 const HOUSEKEEPING_MS: u64 = 10_000;
 /// ACKs remembered per connection, to answer a repeated msgSerial.
 const RECENT_ACKS: usize = 256;
+/// Most frames one merged ACK covers.
+const MAX_ACK_COUNT: u32 = 1024;
 /// Message ids remembered per channel for idempotent publishing.
 const RECENT_IDS: usize = 10_000;
 
@@ -307,6 +311,10 @@ pub struct Hub {
     streams: BTreeMap<TransportId, stream::Stream>,
     timers: BTreeSet<(u64, Timer)>,
     outputs: VecDeque<Output>,
+    /// The ACK being built per transport: consecutive msgSerials answered
+    /// by one frame (RTN7b), sent before anything else for that transport
+    /// and once the other outputs are taken.
+    pending_acks: BTreeMap<TransportId, ProtocolMessage>,
     housekeeping: bool,
 }
 
@@ -358,6 +366,7 @@ impl Hub {
             streams: BTreeMap::new(),
             timers: BTreeSet::new(),
             outputs: VecDeque::new(),
+            pending_acks: BTreeMap::new(),
             housekeeping: false,
         }
     }
@@ -489,6 +498,7 @@ impl Hub {
             Input::OpenStream { transport, request } => self.on_open_stream(transport, request),
             Input::Frame { transport, data } => self.on_frame(transport, &data),
             Input::Closed { transport } => {
+                self.pending_acks.remove(&transport);
                 self.remove_stream(transport);
                 if let Some(tr) = self.transports.remove(&transport) {
                     if let Some(conn) = tr.connection {
@@ -516,6 +526,13 @@ impl Hub {
 
     /// The next thing for the driver to do.
     pub fn poll_output(&mut self) -> Option<Output> {
+        if self.outputs.is_empty() {
+            // The ACKs built up while handling the inputs go last: an ACK
+            // follows the delivery of what it acknowledges.
+            while let Some((t, ack)) = self.pending_acks.pop_first() {
+                self.push_frame(t, &ack);
+            }
+        }
         self.outputs.pop_front()
     }
 
@@ -702,17 +719,34 @@ impl Hub {
         }
     }
 
+    /// Encodes and queues a frame for a transport, after the ACK pending
+    /// for it, if any.
+    fn send<T: serde::Serialize>(&mut self, t: TransportId, frame: &T) {
+        self.flush_ack(t);
+        self.push_frame(t, frame);
+    }
+
     /// Encodes and queues a frame for a transport.
-    fn send(&mut self, t: TransportId, pm: &ProtocolMessage) {
+    fn push_frame<T: serde::Serialize>(&mut self, t: TransportId, frame: &T) {
         let Some(tr) = self.transports.get(&t) else {
             return;
         };
-        if let Ok(bytes) = codec::encode(pm, tr.format) {
+        if let Some(data) = frame::encode_frame(frame, tr.format) {
             self.outputs.push_back(Output::Send {
                 transport: t,
-                data: Bytes::from(bytes),
+                data,
                 binary: tr.format.is_binary(),
             });
+        }
+    }
+
+    /// Queues the ACK pending for a transport.
+    fn flush_ack(&mut self, t: TransportId) {
+        if self.pending_acks.is_empty() {
+            return;
+        }
+        if let Some(ack) = self.pending_acks.remove(&t) {
+            self.push_frame(t, &ack);
         }
     }
 
@@ -725,6 +759,7 @@ impl Hub {
     }
 
     fn close_transport(&mut self, t: TransportId) {
+        self.flush_ack(t);
         if self.transports.remove(&t).is_some() {
             self.outputs.push_back(Output::Close { transport: t });
         }
@@ -746,23 +781,21 @@ impl Hub {
             .recent_acks
             .iter()
             .find(|(s, _)| *s == serial)
-            .map(|(_, pm)| pm.clone())
-            .unwrap_or_else(|| {
-                let mut pm = ProtocolMessage::new(Action::Ack);
-                pm.msg_serial = Some(serial);
-                pm.count = Some(1);
-                pm
-            });
-        self.send(t, &answer);
+            .map(|(_, a)| a.clone());
+        match answer {
+            Some(Answer::Nack(e)) => self.send(t, &nack_frame(serial, e)),
+            Some(Answer::Ack(res)) => self.queue_ack(t, serial, res),
+            None => self.queue_ack(t, serial, None),
+        }
         true
     }
 
-    fn remember(&mut self, conn_id: &str, serial: u64, pm: &ProtocolMessage) {
+    fn remember(&mut self, conn_id: &str, serial: u64, answer: Answer) {
         if let Some(conn) = self.connections.get_mut(conn_id) {
-            conn.recent_acks.push_back((serial, pm.clone()));
-            while conn.recent_acks.len() > RECENT_ACKS {
+            if conn.recent_acks.len() >= RECENT_ACKS {
                 conn.recent_acks.pop_front();
             }
+            conn.recent_acks.push_back((serial, answer));
         }
     }
 
@@ -776,12 +809,35 @@ impl Hub {
         let Some(serial) = serial else {
             return;
         };
-        let mut pm = ProtocolMessage::new(Action::Ack);
-        pm.msg_serial = Some(serial);
-        pm.count = Some(1);
-        pm.res = res.map(|r| vec![r]);
-        self.remember(conn_id, serial, &pm);
-        self.send(t, &pm);
+        self.remember(conn_id, serial, Answer::Ack(res.clone()));
+        self.queue_ack(t, serial, res);
+    }
+
+    /// ACKs a msgSerial, in the ACK pending for the transport when it
+    /// follows it (RTN7b: one ACK covers `count` frames from its msgSerial;
+    /// TR4s: `res` holds one PublishResult per MESSAGE frame, so frames
+    /// with and without one are not mixed).
+    fn queue_ack(&mut self, t: TransportId, serial: u64, res: Option<PublishResult>) {
+        if !self.transports.contains_key(&t) {
+            return;
+        }
+        if let Some(ack) = self.pending_acks.get_mut(&t) {
+            let count = ack.count.unwrap_or(1);
+            let next = ack.msg_serial.unwrap_or(0).saturating_add(u64::from(count));
+            if next == serial && ack.res.is_some() == res.is_some() && count < MAX_ACK_COUNT {
+                ack.count = Some(count + 1);
+                if let (Some(all), Some(res)) = (ack.res.as_mut(), res) {
+                    all.push(res);
+                }
+                return;
+            }
+            self.flush_ack(t);
+        }
+        let mut ack = ProtocolMessage::new(Action::Ack);
+        ack.msg_serial = Some(serial);
+        ack.count = Some(1);
+        ack.res = res.map(|r| vec![r]);
+        self.pending_acks.insert(t, ack);
     }
 
     fn nack(&mut self, conn_id: &str, t: TransportId, serial: Option<u64>, error: ErrorInfo) {
@@ -789,13 +845,26 @@ impl Hub {
             // Nothing to NACK: report it as an error on the connection.
             return self.send_error(t, None, error);
         };
-        let mut pm = ProtocolMessage::new(Action::Nack);
-        pm.msg_serial = Some(serial);
-        pm.count = Some(1);
-        pm.error = Some(error);
-        self.remember(conn_id, serial, &pm);
-        self.send(t, &pm);
+        self.remember(conn_id, serial, Answer::Nack(error.clone()));
+        self.send(t, &nack_frame(serial, error));
     }
+}
+
+/// How a msgSerial was answered, to answer a repeat the same way.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Answer {
+    /// ACK, with the serials of a MESSAGE frame's messages.
+    Ack(Option<PublishResult>),
+    /// NACK with this error.
+    Nack(ErrorInfo),
+}
+
+fn nack_frame(serial: u64, error: ErrorInfo) -> ProtocolMessage {
+    let mut pm = ProtocolMessage::new(Action::Nack);
+    pm.msg_serial = Some(serial);
+    pm.count = Some(1);
+    pm.error = Some(error);
+    pm
 }
 
 #[cfg(test)]

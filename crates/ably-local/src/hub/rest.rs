@@ -218,6 +218,7 @@ impl Hub {
         }
         let tag = self.rng.id(12);
         let mut stamped = Vec::with_capacity(messages.len());
+        let mut supplied = Vec::with_capacity(messages.len());
         let mut origin = String::new();
         for (i, mut m) in messages.into_iter().enumerate() {
             let bad = match (&m.client_id, &identity.client_id) {
@@ -236,7 +237,9 @@ impl Hub {
             if m.client_id.is_none() {
                 m.client_id = identity.client_id.clone();
             }
-            if m.id.as_deref().is_none_or(str::is_empty) {
+            let own_id = m.id.as_deref().is_some_and(|id| !id.is_empty());
+            supplied.push(own_id);
+            if !own_id {
                 m.id = Some(format!("{tag}:{i}"));
             }
             // Published on behalf of a realtime connection (RSL1m): it is
@@ -258,7 +261,7 @@ impl Hub {
             app: grant.app,
             channel: channel.to_owned(),
         };
-        Ok(self.publish_messages(&key, &origin, stamped))
+        Ok(self.publish_messages(&key, &origin, stamped, &supplied))
     }
 
     /// `GET /channels/{name}/messages` and `/presence/history` (RSL2,
