@@ -587,9 +587,12 @@ mod client {
     /// The clients compared. A new adapter is one line, e.g.
     /// `Peer::rust("ably-tokio", "bench_peer_tokio"),` for
     /// `crates/ably-tokio/examples/bench_peer_tokio.rs` taking the
-    /// arguments of `crates/ably-blocking/examples/bench_peer.rs`.
+    /// arguments of `crates/ably-blocking/examples/bench_peer.rs`. The
+    /// async adapters' peers share their logic (`ably_async::bench_peer`).
     const PEERS: &[Peer] = &[
         Peer::rust("ably-blocking", "bench_peer"),
+        Peer::rust("ably-tokio", "bench_peer_tokio"),
+        Peer::rust("ably-async-std", "bench_peer_async_std"),
         Peer::node("ably-js", "bench/peer.mjs"),
     ];
 

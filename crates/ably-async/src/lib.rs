@@ -59,6 +59,9 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(any(test, feature = "bench"))]
+#[doc(hidden)]
+pub mod bench_peer;
 mod driver;
 mod handle;
 mod options;
