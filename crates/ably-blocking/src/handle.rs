@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use ably_proto::adapter::{Call, SharedSnapshot, Snapshot, Subscriber};
@@ -17,21 +18,33 @@ use crate::options::ClientOptions;
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner {
-    tx: Sender<Msg>,
+    tx: driver::Sender,
     shared: SharedSnapshot,
     pub(crate) opts: ClientOptions,
     thread: Mutex<Option<JoinHandle<()>>>,
+    wakeups: Arc<AtomicU64>,
 }
 
 impl Inner {
     pub(crate) fn start(opts: ClientOptions) -> Result<Arc<Inner>> {
-        let driver::Started { tx, shared, thread } = driver::start(&opts)?;
+        let driver::Started {
+            tx,
+            shared,
+            thread,
+            wakeups,
+        } = driver::start(&opts)?;
         Ok(Arc::new(Inner {
             tx,
             shared,
             opts,
             thread: Mutex::new(Some(thread)),
+            wakeups,
         }))
+    }
+
+    /// How many times the driver thread has woken up so far.
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Relaxed)
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {

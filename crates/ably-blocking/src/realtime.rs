@@ -128,6 +128,13 @@ impl Connection {
         self.inner.snapshot().error_reason
     }
 
+    /// How many times the client's driver thread has woken up so far:
+    /// for tests that an idle client sleeps.
+    #[doc(hidden)]
+    pub fn driver_wakeups(&self) -> u64 {
+        self.inner.wakeups()
+    }
+
     /// Every state change and UPDATE from now on (RTN4).
     pub fn on_state_change(&self) -> Subscription<ConnectionStateChange> {
         self.inner.subscription(Subscriber::Connection)
