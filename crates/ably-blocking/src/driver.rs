@@ -23,6 +23,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use socket2::SockRef;
 use tungstenite::WebSocket;
+use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 
 use crate::mailbox::{self, Mailbox};
@@ -32,6 +33,12 @@ use crate::options::{AuthCallback, ClientOptions};
 /// takes in one wake-up before it flushes the socket and looks at the
 /// other source.
 const BATCH: usize = 64;
+
+/// The most tungstenite reads from the socket at once. It zeroes that
+/// much of its buffer before every read, and every wake-up ends with a
+/// read that finds nothing, so its default (128 KiB) would cost more than
+/// the frames; larger frames take several reads.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// How long closing a socket may block on writing its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -544,7 +551,10 @@ fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Soc
     // mio's stream reads and writes like std's; in blocking mode (until
     // the end of the handshake) the timeouts above apply.
     let stream = TcpStream::from_std(stream);
-    let (mut socket, _response) = tungstenite::client_tls(url, stream).map_err(|e| fail(&e))?;
+    let config = WebSocketConfig::default().read_buffer_size(READ_CHUNK);
+    let (mut socket, _response) =
+        tungstenite::client_tls_with_config(url, stream, Some(config), None)
+            .map_err(|e| fail(&e))?;
     if let MaybeTlsStream::Rustls(tls) = socket.get_mut() {
         // rustls caps its buffer of unsent records, and with the socket
         // full it would then take nothing, which tungstenite reads as a
