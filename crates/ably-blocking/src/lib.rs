@@ -27,7 +27,7 @@
 //! | [`ClientOptions`] | `new(key)`, `with_token`, `with_auth_callback`; builder methods `endpoint`, `port`, `tls`, `client_id`, `format`, `auth_callback`, `auth_url`, `echo_messages`, `auto_connect`, `recover`, ...; `core_mut()` for the rest |
 //! | [`Realtime`] | `new(options)`, `connection()`, `channels()`, `auth()`, `time()`, `stats()`, `request()`, `close()` |
 //! | [`Connection`] | `state()`, `id()`, `key()`, `error_reason()`, `on_state_change()`, `wait_for(state, timeout)`, `connect()`, `close()`, `ping()`, `create_recovery_key()` |
-//! | [`Channels`] / [`Channel`] | `get(name)`, `get_with_options`, `release`; `attach()`, `detach()`, `state()`, `on_state_change()`, `subscribe()`, `subscribe_name(name)`, `publish(name, data)`, `publish_messages(vec)`, `history(params)`, `set_options(options)`, `presence()` |
+//! | [`Channels`] / [`Channel`] | `get(name)`, `get_with_options`, `release`; `attach()`, `detach()`, `state()`, `on_state_change()`, `subscribe()`, `subscribe_name(name)`, `publish(name, data)`, `publish_async(name, data)` (a [`PublishHandle`] to `wait()` on later), `publish_messages(vec)`, `history(params)`, `set_options(options)`, `presence()` |
 //! | [`Presence`] | `enter`/`update`/`leave(data)`, `enter_client`/`update_client`/`leave_client(id, data)`, `get(query)`, `subscribe()`, `history(params)` |
 //! | [`Auth`] | `authorize()`, `request_token()`, `create_token_request()`, `client_id()` |
 //! | [`Rest`] | `new(options)`, `time()`, `stats()`, `request()`, `auth()`, `channels().get(name)` with `publish`, `history`, `presence().get/history` |
@@ -134,7 +134,7 @@ pub use ably_proto::adapter::PageItem;
 pub use error::{Error, Result};
 pub use handle::Auth;
 pub use options::{AuthCallback, AuthFn, ClientOptions};
-pub use realtime::{Channel, Channels, Connection, Presence, Realtime};
+pub use realtime::{Channel, Channels, Connection, Presence, PublishHandle, Realtime};
 pub use rest::{Rest, RestChannel, RestChannels, RestPresence};
 pub use subscription::{Page, Subscription};
 

@@ -661,3 +661,36 @@ fn a_full_socket_is_written_when_it_drains_and_a_stalled_one_is_given_up() {
     let got = inbox.recv_timeout(WAIT).expect("the message");
     assert_eq!(got.data, Data::from(data));
 }
+
+/// `publish_async` pipelines from one thread: every message is queued at
+/// once, in call order (RTL6), and each handle then gives its own ACK's
+/// serial, or the publish's error.
+#[test]
+fn publish_async_pipelines_from_one_thread() {
+    const COUNT: usize = 300;
+    let server = server();
+    let alice = connected(options(&server, Format::MsgPack));
+    let bob = connected(options(&server, Format::Json));
+    let inbox = bob
+        .channels()
+        .get("pipelined")
+        .subscribe()
+        .expect("subscribe");
+    let channel = alice.channels().get("pipelined");
+    let handles: Vec<_> = (0..COUNT)
+        .map(|i| channel.publish_async("seq", format!("{i}")))
+        .collect();
+    let serials: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.wait().expect("ACK").expect("a serial"))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = serials.iter().collect();
+    assert_eq!(distinct.len(), COUNT, "one serial per message");
+    for i in 0..COUNT {
+        let got = inbox.recv_timeout(WAIT).expect("message");
+        assert_eq!(got.data, Data::from(format!("{i}")), "in call order");
+    }
+    // Too large for the service's maxMessageSize (64 KiB): refused (40009).
+    let refused = channel.publish_async("big", "x".repeat(70_000)).wait();
+    assert_eq!(refused.expect_err("too large").code(), 40009);
+}
