@@ -6,30 +6,52 @@
 //! decisions are the core's.
 
 use std::io::ErrorKind;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::time::Duration;
+use std::net::{TcpStream as StdTcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, TryRecvError};
+use std::time::{Duration, Instant};
 
 use ably_net::clock::{Clock, os_seed};
 use ably_net::ws;
 use ably_proto::ErrorInfo;
 use ably_proto::adapter::{Dispatcher, Io, Reply, SharedSnapshot, Subscriber};
 use ably_proto::client::{
-    AuthResponse, Client, Command, Generation, HttpResponse, Input, RequestId,
+    AuthResponse, Client, Command, Generation, HttpResponse, Input, RequestId, TransportEvent,
 };
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use socket2::SockRef;
 use tungstenite::WebSocket;
+use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 
+use crate::mailbox::{self, Mailbox};
 use crate::options::{AuthCallback, ClientOptions};
 
-/// How long a read on the socket blocks at most before the driver looks
-/// at its command channel again. See "Waking up" in the crate docs.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// The most messages (from the mailbox, or from the socket) the driver
+/// takes in one wake-up before it flushes the socket and looks at the
+/// other source.
+const BATCH: usize = 64;
 
-/// The longest the driver sleeps when the core has no deadline.
-const IDLE_WAIT: Duration = Duration::from_secs(60);
+/// The most tungstenite reads from the socket at once. It zeroes that
+/// much of its buffer before every read, and every wake-up ends with a
+/// read that finds nothing, so its default (128 KiB) would cost more than
+/// the frames; larger frames take several reads.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// How long closing a socket may block on writing its close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// The poller's event for a message in the mailbox.
+const WAKE: Token = Token(0);
+/// The poller's event for the socket.
+const SOCKET: Token = Token(1);
 
 pub(crate) type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+
+/// The sending side of the driver's mailbox.
+pub(crate) type Sender = mailbox::Sender<Msg>;
 
 /// A closure run on the driver thread with the client, for reads that
 /// need the core's current state (e.g. a recovery key).
@@ -42,7 +64,7 @@ pub(crate) type Query = Box<dyn FnOnce(&mut Client) + Send>;
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     Command(Command, Reply),
-    Subscribe(Subscriber, Sender<()>),
+    Subscribe(Subscriber, mpsc::Sender<()>),
     Query(Query),
     Opened(Generation, Result<Box<Socket>, ErrorInfo>),
     Token(RequestId, Result<AuthResponse, ErrorInfo>),
@@ -50,16 +72,42 @@ pub(crate) enum Msg {
     Shutdown,
 }
 
+/// The open socket, registered with the poller, and its readiness.
+struct Conn {
+    ws: Box<Socket>,
+    /// A read may find something: set by a readiness event (and for a
+    /// new socket), cleared when a read would block. The poller reports
+    /// only changes, so everything readable is read before sleeping.
+    readable: bool,
+    /// The socket took some of the pending writes since the last flush.
+    writable: bool,
+    /// Writes wait for the socket: since when, with no progress.
+    blocked_since: Option<Instant>,
+    /// The poller watches for writability too (only while blocked).
+    watching_writes: bool,
+}
+
 pub(crate) struct Driver {
     dispatcher: Dispatcher,
     clock: Clock,
-    rx: Receiver<Msg>,
+    poll: Poll,
+    events: Events,
+    mailbox: Mailbox<Msg>,
     /// Cloned into helper threads so that their results come back here.
-    tx: Sender<Msg>,
-    socket: Option<Box<Socket>>,
+    tx: Sender,
+    socket: Option<Conn>,
     auth_callback: Option<AuthCallback>,
     http: ably_net::http::Agent,
+    /// How long writes may wait for the socket without progress before
+    /// the connection counts as lost (the realtime request timeout).
+    write_timeout: Duration,
+    /// A batch was cut short: look again before sleeping.
+    more: bool,
+    /// The mailbox was left alone while writes waited for the socket;
+    /// its wake-up is spent, so look at it as soon as they no longer wait.
+    mail_held: bool,
     running: bool,
+    wakeups: Arc<AtomicU64>,
 }
 
 /// Creates the core (so that invalid options fail here, synchronously),
@@ -69,30 +117,46 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
     let client = Client::new(opts.core.clone(), os_seed(), clock.now())?;
     let dispatcher = Dispatcher::new(client);
     let shared = dispatcher.snapshot();
-    let (tx, rx) = mpsc::channel();
+    let failed = |e: std::io::Error| ErrorInfo::new(50000, 500, format!("could not poll: {e}"));
+    let poll = Poll::new().map_err(failed)?;
+    let (tx, mailbox) = mailbox::mailbox(poll.registry(), WAKE).map_err(failed)?;
     let http = ably_net::http::agent(opts.core.http_open_timeout, opts.core.http_request_timeout);
+    let wakeups = Arc::new(AtomicU64::new(0));
     let driver = Driver {
         dispatcher,
         clock,
-        rx,
+        poll,
+        events: Events::with_capacity(8),
+        mailbox,
         tx: tx.clone(),
         socket: None,
         auth_callback: opts.auth_callback.clone(),
         http,
+        write_timeout: opts.core.realtime_request_timeout,
+        more: false,
+        mail_held: false,
         running: true,
+        wakeups: wakeups.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("ably-driver".into())
         .spawn(move || driver.run())
         .map_err(|e| ErrorInfo::new(50000, 500, format!("could not start a thread: {e}")))?;
-    Ok(Started { tx, shared, thread })
+    Ok(Started {
+        tx,
+        shared,
+        thread,
+        wakeups,
+    })
 }
 
 /// A running driver, as [`start`] returns it.
 pub(crate) struct Started {
-    pub tx: Sender<Msg>,
+    pub tx: Sender,
     pub shared: SharedSnapshot,
     pub thread: std::thread::JoinHandle<()>,
+    /// How many times the driver has returned from waiting.
+    pub wakeups: Arc<AtomicU64>,
 }
 
 impl Driver {
@@ -100,67 +164,210 @@ impl Driver {
         // With autoConnect the core is already connecting; a first input
         // lets it emit its outputs.
         self.dispatcher.handle(self.clock.now(), Input::Timeout);
+        self.carry_out();
         while self.running {
-            self.flush();
-            loop {
-                match self.rx.try_recv() {
-                    Ok(msg) => {
-                        self.on_msg(msg);
-                        self.flush();
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        self.shutdown();
-                        break;
-                    }
-                }
-                if !self.running {
-                    break;
-                }
+            self.take_messages();
+            self.read_socket();
+            self.on_deadline();
+            self.flush_socket();
+            if let Some(conn) = self.socket.as_mut().filter(|c| tls_holds_data(&c.ws)) {
+                // A write that found the socket full read from it instead
+                // (rustls does so); what it read is no news to the poller.
+                conn.readable = true;
+                self.more = true;
             }
             if self.running {
                 self.wait();
             }
         }
+        if let Some(conn) = self.take_socket() {
+            close(conn);
+        }
     }
 
-    /// Step 1 of the loop: wait for a frame, a message from the handles or
-    /// helpers, or the core's deadline, and feed it in.
+    /// Step 1 of the loop: sleep until a message arrives in the mailbox,
+    /// the socket becomes readable (or writable, while writes wait for
+    /// it), or the next deadline (the core's, or the write timeout).
     fn wait(&mut self) {
-        let deadline = self.dispatcher.poll_timeout();
-        let wait = deadline
-            .map(|at| at.saturating_since(self.clock.now().instant))
-            .unwrap_or(IDLE_WAIT);
-        if !wait.is_zero() {
-            match &mut self.socket {
-                Some(socket) => {
-                    set_read_timeout(socket, wait.min(POLL_INTERVAL));
-                    let event = match socket.read() {
-                        Ok(message) => ws::to_event(message),
-                        Err(tungstenite::Error::Io(e))
-                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                        {
-                            None
-                        }
-                        Err(e) => Some(ws::lost(&e)),
-                    };
-                    if let Some(event) = event {
-                        if matches!(event, ably_proto::client::TransportEvent::Closed(_)) {
-                            self.socket = None;
-                        }
-                        self.dispatcher.transport(self.clock.now(), event);
-                    }
-                }
-                None => match self.rx.recv_timeout(wait) {
-                    Ok(msg) => self.on_msg(msg),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => self.shutdown(),
-                },
+        let writes_wait = self
+            .socket
+            .as_ref()
+            .is_some_and(|c| c.blocked_since.is_some());
+        let look_again = self.more || (self.mail_held && !writes_wait);
+        self.more = false;
+        let timeout = if look_again {
+            Some(Duration::ZERO)
+        } else {
+            self.next_wait()
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            // Only a bug can get here (a bad poller); end the client
+            // rather than spin. Callers then get 80017.
+            Err(_) => self.shutdown(),
+        }
+        self.wakeups.fetch_add(1, Ordering::Relaxed);
+        // A WAKE event needs no handling: every turn drains the mailbox.
+        for event in self.events.iter() {
+            if let (SOCKET, Some(conn)) = (event.token(), &mut self.socket) {
+                conn.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
+                conn.writable |= event.is_writable() || event.is_write_closed();
             }
         }
-        if let Some(at) = deadline {
-            if self.clock.now().instant >= at {
-                self.dispatcher.handle(self.clock.now(), Input::Timeout);
+    }
+
+    /// How long [`wait`](Self::wait) may sleep; `None` for as long as it
+    /// takes.
+    fn next_wait(&self) -> Option<Duration> {
+        let now = self.clock.now();
+        let core = self
+            .dispatcher
+            .poll_timeout()
+            .map(|at| at.saturating_since(now.instant));
+        let writes = self
+            .socket
+            .as_ref()
+            .and_then(|conn| conn.blocked_since)
+            .map(|since| (since + self.write_timeout).saturating_duration_since(Instant::now()));
+        match (core, writes) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Step 2, the mailbox: everything queued (up to [`BATCH`]) goes to
+    /// the dispatcher, each followed by the I/O it caused. Publishes
+    /// queued together are thus written together and flushed once.
+    /// While writes wait for the socket, messages stay queued (their
+    /// callers wait, as they would on a blocking write).
+    fn take_messages(&mut self) {
+        if self
+            .socket
+            .as_ref()
+            .is_some_and(|c| c.blocked_since.is_some())
+        {
+            self.mail_held = true;
+            return;
+        }
+        self.mail_held = false;
+        self.mailbox.begin_drain();
+        for _ in 0..BATCH {
+            match self.mailbox.try_recv() {
+                Ok(msg) => {
+                    self.on_msg(msg);
+                    self.carry_out();
+                    if !self.running {
+                        return;
+                    }
+                }
+                Err(TryRecvError::Empty) => return,
+                // Cannot happen while the driver holds a sender.
+                Err(TryRecvError::Disconnected) => {
+                    self.shutdown();
+                    return;
+                }
+            }
+        }
+        self.more = true;
+    }
+
+    /// Step 2, the socket: read frames until a read would block (up to
+    /// [`BATCH`]), each followed by the I/O it caused. TLS may hold
+    /// decrypted data the poller knows nothing of, so reading goes on
+    /// until the socket itself has nothing.
+    fn read_socket(&mut self) {
+        for _ in 0..BATCH {
+            let Some(conn) = self.socket.as_mut().filter(|c| c.readable) else {
+                return;
+            };
+            let event = match conn.ws.read() {
+                Ok(message) => ws::to_event(message),
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                    conn.readable = false;
+                    return;
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted => None,
+                Err(e) => Some(ws::lost(&e)),
+            };
+            if let Some(event) = event {
+                if matches!(event, TransportEvent::Closed(_)) {
+                    self.take_socket();
+                }
+                self.dispatcher.transport(self.clock.now(), event);
+                self.carry_out();
+            }
+        }
+        self.more = true;
+    }
+
+    /// Step 2, the clock: `Input::Timeout` once the core's deadline has
+    /// passed.
+    fn on_deadline(&mut self) {
+        let now = self.clock.now();
+        if self
+            .dispatcher
+            .poll_timeout()
+            .is_some_and(|at| now.instant >= at)
+        {
+            self.dispatcher.handle(now, Input::Timeout);
+            self.carry_out();
+        }
+    }
+
+    /// Step 4: write out the frames of this turn. If the socket cannot
+    /// take them all, watch it for writability until it has; if it takes
+    /// nothing for the write timeout, the connection is lost (RTN15).
+    fn flush_socket(&mut self) {
+        let Some(conn) = &mut self.socket else {
+            return;
+        };
+        let failure = match conn.ws.flush() {
+            Ok(()) => {
+                conn.blocked_since = None;
+                None
+            }
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                let now = Instant::now();
+                match conn.blocked_since {
+                    Some(since) if !conn.writable => {
+                        let stalled = now.saturating_duration_since(since);
+                        (stalled >= self.write_timeout).then(|| {
+                            format!("the socket took no data for {} ms", stalled.as_millis())
+                        })
+                    }
+                    _ => {
+                        conn.blocked_since = Some(now);
+                        None
+                    }
+                }
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        conn.writable = false;
+        if let Some(error) = failure {
+            self.take_socket();
+            self.dispatcher.send_failed(self.clock.now(), &error);
+            self.carry_out();
+            return;
+        }
+        let watch = conn.blocked_since.is_some();
+        if watch != conn.watching_writes {
+            let interest = if watch {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            // On failure the write timeout ends a connection left waiting.
+            if let Some(tcp) = tcp_of(&mut conn.ws) {
+                if self
+                    .poll
+                    .registry()
+                    .reregister(tcp, SOCKET, interest)
+                    .is_ok()
+                {
+                    conn.watching_writes = watch;
+                }
             }
         }
     }
@@ -175,12 +382,17 @@ impl Driver {
             }
             Msg::Query(query) => query(self.dispatcher.client_mut()),
             Msg::Opened(generation, result) => {
-                let (socket, result) = match result {
-                    Ok(s) => (Some(s), Ok(())),
+                let (conn, result) = match result.and_then(|ws| self.register(ws)) {
+                    Ok(conn) => (Some(conn), Ok(())),
                     Err(e) => (None, Err(e)),
                 };
                 if self.dispatcher.opened(now, generation, result) {
-                    self.socket = socket;
+                    self.take_socket();
+                    self.socket = conn;
+                } else if let Some(mut conn) = conn {
+                    if let Some(tcp) = tcp_of(&mut conn.ws) {
+                        let _ = self.poll.registry().deregister(tcp);
+                    }
                 }
             }
             Msg::Token(request, result) => {
@@ -191,27 +403,50 @@ impl Driver {
         }
     }
 
-    fn shutdown(&mut self) {
-        if !self.running {
-            return;
+    /// Registers a newly opened socket with the poller.
+    fn register(&self, mut ws: Box<Socket>) -> Result<Conn, ErrorInfo> {
+        let tcp = tcp_of(&mut ws).ok_or_else(|| ws::connect_failed(&"unknown stream"))?;
+        self.poll
+            .registry()
+            .register(tcp, SOCKET, Interest::READABLE)
+            .map_err(|e| ws::connect_failed(&e))?;
+        Ok(Conn {
+            ws,
+            readable: true,
+            writable: false,
+            blocked_since: None,
+            watching_writes: false,
+        })
+    }
+
+    /// Takes the socket out of the driver and the poller.
+    fn take_socket(&mut self) -> Option<Conn> {
+        let mut conn = self.socket.take()?;
+        if let Some(tcp) = tcp_of(&mut conn.ws) {
+            let _ = self.poll.registry().deregister(tcp);
         }
-        self.running = false;
-        // Say goodbye to the service if connected; nobody waits for CLOSED.
-        self.dispatcher.close(self.clock.now());
-        self.flush();
-        if let Some(mut socket) = self.socket.take() {
-            let _ = socket.close(None);
-            let _ = socket.flush();
+        Some(conn)
+    }
+
+    /// The last handle is gone: say goodbye to the service if connected
+    /// (the frame is written when the loop ends); nobody waits for CLOSED.
+    fn shutdown(&mut self) {
+        if self.running {
+            self.running = false;
+            self.dispatcher.close(self.clock.now());
+            self.carry_out();
         }
     }
 
-    /// Steps 2 and 3 of the loop: carry out the I/O the core asks for
-    /// (the dispatcher has delivered the events already).
-    fn flush(&mut self) {
+    /// Step 3 of the loop: carry out the I/O the core asks for (the
+    /// dispatcher has delivered the events already). Frames go into the
+    /// socket's buffer; [`flush_socket`](Self::flush_socket) writes them
+    /// out once per turn.
+    fn carry_out(&mut self) {
         while let Some(io) = self.dispatcher.next_io() {
             match io {
                 Io::Open { generation, url } => {
-                    self.socket = None;
+                    self.take_socket();
                     let tx = self.tx.clone();
                     let opts = self.dispatcher.client().options();
                     let (open_timeout, handshake_timeout) =
@@ -222,17 +457,23 @@ impl Driver {
                     });
                 }
                 Io::Send(frame) => {
-                    if let Some(socket) = &mut self.socket {
-                        if let Err(e) = socket.send(ws::to_message(frame)) {
-                            self.socket = None;
-                            self.dispatcher.send_failed(self.clock.now(), &e);
+                    if let Some(conn) = &mut self.socket {
+                        match conn.ws.write(ws::to_message(frame)) {
+                            // Queued; a full buffer is written out when the
+                            // socket is writable again.
+                            Ok(()) => {}
+                            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                            }
+                            Err(e) => {
+                                self.take_socket();
+                                self.dispatcher.send_failed(self.clock.now(), &e);
+                            }
                         }
                     }
                 }
                 Io::Close => {
-                    if let Some(mut socket) = self.socket.take() {
-                        let _ = socket.close(None);
-                        let _ = socket.flush();
+                    if let Some(conn) = self.take_socket() {
+                        close(conn);
                     }
                 }
                 Io::FetchToken { request, params } => {
@@ -259,8 +500,27 @@ impl Driver {
     }
 }
 
+/// Closes a socket the driver has let go of: the close frame (after any
+/// frames still buffered) is written blocking, for at most
+/// [`CLOSE_WAIT`] per write. A socket whose writes were already waiting
+/// is dropped as it is.
+fn close(mut conn: Conn) {
+    if conn.blocked_since.is_some() {
+        return;
+    }
+    if let Some(tcp) = tcp_of(&mut conn.ws) {
+        let sock = SockRef::from(&*tcp);
+        if sock.set_nonblocking(false).is_err() || sock.set_write_timeout(Some(CLOSE_WAIT)).is_err()
+        {
+            return;
+        }
+    }
+    let _ = conn.ws.close(None);
+}
+
 /// Opens a WebSocket on a helper thread: TCP with a connect timeout, then
-/// the handshake (TLS by rustls with the webpki roots for `wss://`).
+/// the handshake (TLS by rustls with the webpki roots for `wss://`), both
+/// blocking with timeouts. The socket is handed over non-blocking.
 fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Socket, ErrorInfo> {
     let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
     let (host, port) = ws::host_port(url)?;
@@ -271,7 +531,7 @@ fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Soc
     let mut last = fail(&format!("no address for {host}"));
     let mut stream = None;
     for addr in addrs {
-        match TcpStream::connect_timeout(&addr, connect_timeout) {
+        match StdTcpStream::connect_timeout(&addr, connect_timeout) {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -288,15 +548,41 @@ fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Soc
         .set_write_timeout(Some(handshake))
         .map_err(|e| fail(&e))?;
     ably_net::tls::install_provider();
-    let (socket, _response) = tungstenite::client_tls(url, stream).map_err(|e| fail(&e))?;
+    // mio's stream reads and writes like std's; in blocking mode (until
+    // the end of the handshake) the timeouts above apply.
+    let stream = TcpStream::from_std(stream);
+    let config = WebSocketConfig::default().read_buffer_size(READ_CHUNK);
+    let (mut socket, _response) =
+        tungstenite::client_tls_with_config(url, stream, Some(config), None)
+            .map_err(|e| fail(&e))?;
+    if let MaybeTlsStream::Rustls(tls) = socket.get_mut() {
+        // rustls caps its buffer of unsent records, and with the socket
+        // full it would then take nothing, which tungstenite reads as a
+        // reset. The driver bounds what it writes while the socket is
+        // full instead (it takes no new commands).
+        tls.conn.set_buffer_limit(None);
+    }
+    let tcp = tcp_of(&mut socket).ok_or_else(|| fail(&"unknown stream"))?;
+    SockRef::from(&*tcp)
+        .set_nonblocking(true)
+        .map_err(|e| fail(&e))?;
     Ok(socket)
 }
 
-fn set_read_timeout(socket: &mut Socket, d: Duration) {
-    let tcp = match socket.get_mut() {
-        MaybeTlsStream::Plain(s) => s,
-        MaybeTlsStream::Rustls(s) => s.get_mut(),
-        _ => return,
-    };
-    let _ = tcp.set_read_timeout(Some(d.max(Duration::from_millis(1))));
+/// Whether rustls holds decrypted data (or the peer's close) that no
+/// read has taken yet.
+fn tls_holds_data(socket: &Socket) -> bool {
+    match socket.get_ref() {
+        MaybeTlsStream::Rustls(tls) => !tls.conn.wants_read(),
+        _ => false,
+    }
+}
+
+/// The TCP stream under the WebSocket (and TLS).
+fn tcp_of(socket: &mut Socket) -> Option<&mut TcpStream> {
+    match socket.get_mut() {
+        MaybeTlsStream::Plain(s) => Some(s),
+        MaybeTlsStream::Rustls(s) => Some(&mut s.sock),
+        _ => None,
+    }
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use ably_proto::adapter::{Call, SharedSnapshot, Snapshot, Subscriber};
@@ -17,21 +18,33 @@ use crate::options::ClientOptions;
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner {
-    tx: Sender<Msg>,
+    tx: driver::Sender,
     shared: SharedSnapshot,
     pub(crate) opts: ClientOptions,
     thread: Mutex<Option<JoinHandle<()>>>,
+    wakeups: Arc<AtomicU64>,
 }
 
 impl Inner {
     pub(crate) fn start(opts: ClientOptions) -> Result<Arc<Inner>> {
-        let driver::Started { tx, shared, thread } = driver::start(&opts)?;
+        let driver::Started {
+            tx,
+            shared,
+            thread,
+            wakeups,
+        } = driver::start(&opts)?;
         Ok(Arc::new(Inner {
             tx,
             shared,
             opts,
             thread: Mutex::new(Some(thread)),
+            wakeups,
         }))
+    }
+
+    /// How many times the driver thread has woken up so far.
+    pub(crate) fn wakeups(&self) -> u64 {
+        self.wakeups.load(Ordering::Relaxed)
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -42,14 +55,19 @@ impl Inner {
     /// completes every operation exactly once, so this needs no timeout
     /// of its own; if the driver thread is gone the wait ends with 80017.
     pub(crate) fn call<T: Send + 'static>(&self, call: Call<T>) -> Result<T> {
+        self.send_call(call).wait()
+    }
+
+    /// Sends an operation without waiting for it.
+    pub(crate) fn send_call<T: Send + 'static>(&self, call: Call<T>) -> Pending<T> {
         let (tx, rx) = mpsc::channel();
         let (command, reply) = call.with_reply(move |result| {
             let _ = tx.send(result);
         });
-        self.tx
-            .send(Msg::Command(command, reply))
-            .map_err(|_| Error::gone())?;
-        rx.recv().map_err(|_| Error::gone())?.map_err(Error::from)
+        // If the driver is gone, the reply (and `tx`) are dropped with
+        // the message and the wait ends with 80017.
+        let _ = self.tx.send(Msg::Command(command, reply));
+        Pending { rx }
     }
 
     /// Registers a subscriber; returns once the driver has it, so every
@@ -84,6 +102,22 @@ impl Inner {
         });
         self.tx.send(Msg::Query(query)).map_err(|_| Error::gone())?;
         rx.recv().map_err(|_| Error::gone())
+    }
+}
+
+/// An operation sent to the driver, whose result is still to come.
+pub(crate) struct Pending<T> {
+    rx: mpsc::Receiver<std::result::Result<T, ably_proto::ErrorInfo>>,
+}
+
+impl<T> Pending<T> {
+    /// Blocks until the core completes the operation (80017 if the driver
+    /// thread is gone).
+    pub(crate) fn wait(self) -> Result<T> {
+        self.rx
+            .recv()
+            .map_err(|_| Error::gone())?
+            .map_err(Error::from)
     }
 }
 

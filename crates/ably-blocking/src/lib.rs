@@ -29,7 +29,7 @@
 //! | [`ClientOptions`] | `new(key)`, `with_token`, `with_auth_callback`; builder methods `endpoint`, `port`, `tls`, `client_id`, `format`, `auth_callback`, `auth_url`, `echo_messages`, `auto_connect`, `recover`, ...; `core_mut()` for the rest |
 //! | [`Realtime`] | `new(options)`, `connection()`, `channels()`, `auth()`, `time()`, `stats()`, `request()`, `close()` |
 //! | [`Connection`] | `state()`, `id()`, `key()`, `error_reason()`, `on_state_change()`, `wait_for(state, timeout)`, `connect()`, `close()`, `ping()`, `create_recovery_key()` |
-//! | [`Channels`] / [`Channel`] | `get(name)`, `get_with_options`, `release`; `attach()`, `detach()`, `state()`, `on_state_change()`, `subscribe()`, `subscribe_name(name)`, `publish(name, data)`, `publish_messages(vec)`, `history(params)`, `set_options(options)`, `presence()` |
+//! | [`Channels`] / [`Channel`] | `get(name)`, `get_with_options`, `release`; `attach()`, `detach()`, `state()`, `on_state_change()`, `subscribe()`, `subscribe_name(name)`, `publish(name, data)`, `publish_async(name, data)` (a [`PublishHandle`] to `wait()` on later), `publish_messages(vec)`, `history(params)`, `set_options(options)`, `presence()` |
 //! | [`Presence`] | `enter`/`update`/`leave(data)`, `enter_client`/`update_client`/`leave_client(id, data)`, `get(query)`, `subscribe()`, `history(params)` |
 //! | [`Auth`] | `authorize()`, `request_token()`, `create_token_request()`, `client_id()` |
 //! | [`Rest`] | `new(options)`, `time()`, `stats()`, `request()`, `auth()`, `channels().get(name)` with `publish`, `history`, `presence().get/history` |
@@ -56,8 +56,9 @@
 //! a new subscriber. Work that may block runs on short-lived **helper
 //! threads** that post their result back to the same channel: opening a
 //! socket (TCP connect and the WebSocket/TLS handshake), each HTTP request,
-//! and each call of the authCallback. So the driver never waits on the
-//! network other than for the socket it reads, nor on user code.
+//! and each call of the authCallback. So the driver waits on nothing but
+//! its poller (see "Waking up"): never on a connect, an HTTP answer or
+//! user code.
 //!
 //! # The driving loop
 //!
@@ -66,29 +67,48 @@
 //! bookkeeping the three adapters share (operation ids and waiting
 //! callers, payload encoding, subscriber lists, the snapshot):
 //!
-//! 1. Drain the command channel: commands, subscribers and queries go to
-//!    the dispatcher; helper results go in as socket, token or HTTP inputs.
-//! 2. Drain [`Dispatcher::next_io`](ably_proto::adapter::Dispatcher::next_io):
-//!    by then the events of the step have reached subscribers and waiting
-//!    callers; carry out each I/O: open (on a helper thread), write or
-//!    close the socket, start a helper thread for HTTP or the authCallback.
-//! 3. Wait for the next thing to happen: read the socket with its read
-//!    timeout set to the core's next deadline, capped at
-//!    [`POLL_INTERVAL`]; with no socket, block on the command channel
-//!    until the deadline. Feed the frame in, or `Input::Timeout` once the
-//!    deadline has passed, and go to 1.
+//! 1. Sleep until something happens (see "Waking up"): a message in the
+//!    command channel, the socket readable (or writable, while writes
+//!    wait for it), or the next deadline.
+//! 2. Take what is there, each input followed by its I/O (step 3): every
+//!    queued message (up to 64 per turn; commands, subscribers and
+//!    queries go to the dispatcher, helper results go in as socket, token
+//!    or HTTP inputs), then frames until a read of the socket would block
+//!    (up to 64), then `Input::Timeout` if the core's deadline has passed.
+//! 3. Drain [`Dispatcher::next_io`](ably_proto::adapter::Dispatcher::next_io):
+//!    by then the events of the input have reached subscribers and
+//!    waiting callers; carry out each I/O: open (on a helper thread),
+//!    queue a frame on the socket, close the socket, start a helper
+//!    thread for HTTP or the authCallback.
+//! 4. Flush the socket once, and go to 1: the frames of every command
+//!    taken in the turn (say, many publishes from many threads) go out
+//!    together, in as few writes as the socket allows.
 //!
 //! ## Waking up
 //!
-//! While the driver blocks on the socket it cannot see the command
-//! channel, so socket reads time out every [`POLL_INTERVAL`] (5 ms) and
-//! the loop checks for commands: a command waits at most that long, and an
-//! idle connected client wakes 200 times a second, which costs little.
-//! The alternatives were worse for a blocking crate: std has no way to wait
-//! on a socket and a channel together (that needs `poll(2)` through mio or
-//! unsafe code), and a separate reader thread cannot share a rustls stream
-//! with the writer. With no socket open the driver blocks on the channel
-//! itself and wakes at once.
+//! The driver sleeps in one [`mio::Poll`] (epoll, kqueue or IOCP) that
+//! watches the socket and the command channel together, with the next
+//! deadline as its timeout, so it wakes at once for either and otherwise
+//! not at all: an idle connected client sleeps until the service's
+//! heartbeat or the core's next timer. The command channel is a
+//! `std::sync::mpsc` channel whose sender also wakes the poller (a
+//! `mio::Waker`) on every send, from handles and helper threads alike;
+//! the wrapper leaves no way to send without it, and an atomic flag spares
+//! the system call while a wake-up is already on its way.
+//!
+//! The helper thread opens the socket blocking, with timeouts; the
+//! driver then uses it non-blocking. The poller reports only changes, so
+//! the driver reads until a read would block before it sleeps again, and
+//! also reads when rustls holds data that a write took off the socket
+//! (rustls reads while its writes would block). Frames queue in
+//! tungstenite's buffer; when the socket cannot take them all, the driver
+//! watches it for writability until it has. Meanwhile it takes no new
+//! commands (their callers wait, as on a blocking write) but still reads,
+//! so ACKs and heartbeats get through; if the socket takes nothing for the
+//! realtime request timeout, the connection is lost (80003, RTN15) and
+//! resumed. Closing a socket writes its close frame blocking, for at most
+//! 2 s. mio rather than the `polling` crate because registering a socket
+//! with `polling` takes unsafe code and mio's API is safe.
 //!
 //! # HTTP
 //!
@@ -105,6 +125,7 @@
 mod driver;
 mod error;
 mod handle;
+mod mailbox;
 mod options;
 mod realtime;
 mod rest;
@@ -112,11 +133,10 @@ pub mod sse;
 mod subscription;
 
 pub use ably_proto::adapter::PageItem;
-pub use driver::POLL_INTERVAL;
 pub use error::{Error, Result};
 pub use handle::Auth;
 pub use options::{AuthCallback, AuthFn, ClientOptions};
-pub use realtime::{Channel, Channels, Connection, Presence, Realtime};
+pub use realtime::{Channel, Channels, Connection, Presence, PublishHandle, Realtime};
 pub use rest::{Rest, RestChannel, RestChannels, RestPresence};
 pub use subscription::{Page, Subscription};
 

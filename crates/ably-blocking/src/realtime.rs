@@ -12,7 +12,7 @@ use ably_proto::rest::{HistoryParams, HttpPaginatedResponse, Stats, StatsParams}
 use ably_proto::{ChannelOptions, Data, ErrorInfo, Message, PresenceAction, PresenceMessage};
 
 use crate::error::{Error, Result};
-use crate::handle::{self, Auth, Inner};
+use crate::handle::{self, Auth, Inner, Pending};
 use crate::options::ClientOptions;
 use crate::subscription::{Page, Subscription};
 
@@ -126,6 +126,13 @@ impl Connection {
     /// The last error (RTN25).
     pub fn error_reason(&self) -> Option<ErrorInfo> {
         self.inner.snapshot().error_reason
+    }
+
+    /// How many times the client's driver thread has woken up so far:
+    /// for tests that an idle client sleeps.
+    #[doc(hidden)]
+    pub fn driver_wakeups(&self) -> u64 {
+        self.inner.wakeups()
     }
 
     /// Every state change and UPDATE from now on (RTN4).
@@ -325,6 +332,16 @@ impl Channel {
         Ok(serials.into_iter().next().flatten())
     }
 
+    /// Publishes one message without waiting for the ACK (RTL6): the
+    /// message is queued for the connection at once, in call order, and
+    /// the returned handle waits for the ACK. For publishing many messages
+    /// from one thread with several awaiting their ACK; dropping the
+    /// handle just ignores the outcome.
+    pub fn publish_async(&self, name: impl Into<String>, data: impl Into<Data>) -> PublishHandle {
+        let messages = vec![Message::new(name, data)];
+        PublishHandle(self.inner.send_call(Call::publish(&self.name, messages)))
+    }
+
     /// Publishes messages in one frame and waits for the ACK (RTL6i);
     /// returns their serials in order (RTL6j).
     pub fn publish_messages(&self, messages: Vec<Message>) -> Result<Vec<Option<String>>> {
@@ -423,5 +440,22 @@ impl Presence {
             .inner
             .call(Call::presence_history(&self.channel, params))?;
         Ok(Page::new(&self.inner, page))
+    }
+}
+
+/// A publish in flight, from [`Channel::publish_async`].
+pub struct PublishHandle(Pending<Vec<Option<String>>>);
+
+impl std::fmt::Debug for PublishHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishHandle").finish_non_exhaustive()
+    }
+}
+
+impl PublishHandle {
+    /// Blocks until the service ACKs (or NACKs) the message; returns its
+    /// serial (`None` if the service gave none), like [`Channel::publish`].
+    pub fn wait(self) -> Result<Option<String>> {
+        Ok(self.0.wait()?.into_iter().next().flatten())
     }
 }

@@ -489,3 +489,208 @@ fn a_failing_auth_callback_is_reported() {
     assert_eq!(reason.cause.map(|c| c.code), Some(40300));
     assert_eq!(client.connection().state(), ConnectionState::Failed);
 }
+
+/// The driver sleeps until something happens ("Waking up" in the crate
+/// docs): an idle connected client does not wake at all (the service's
+/// heartbeats come every 15 s and the core's next deadline is further
+/// off), where a driver polling its command channel would wake every few
+/// ms. A command still gets through, because sending it wakes the driver.
+#[test]
+fn an_idle_client_sleeps_until_a_command_wakes_it() {
+    let server = server();
+    let client = connected(options(&server, Format::MsgPack));
+    let connection = client.connection();
+    connection.ping().expect("ping"); // the driver has nothing left to do
+    let before = connection.driver_wakeups();
+    // An idle window, not a wait for an event: nothing should happen in it.
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = connection.driver_wakeups() - before;
+    assert!(idle <= 1, "an idle client woke {idle} times in 500 ms");
+
+    // Only the command can wake the driver now. On a thread, so that a
+    // driver that never wakes fails the test instead of hanging it.
+    let (done, result) = std::sync::mpsc::channel();
+    let pinger = connection.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(pinger.ping());
+    });
+    result
+        .recv_timeout(WAIT)
+        .expect("the ping is answered")
+        .expect("ping");
+    let woken = connection.driver_wakeups() - before - idle;
+    // Woken by the command and by the answer, and little else.
+    assert!((1..=4).contains(&woken), "woke {woken} times for one ping");
+}
+
+/// A TCP proxy in front of the service that can stop reading what a client
+/// sends on the first connection through it (later connections pass
+/// freely), with a small receive buffer, so that the client's socket fills.
+struct Stalling {
+    port: u16,
+    stall_first: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Stalling {
+    fn new(target: std::net::SocketAddr) -> Stalling {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        // Accepted sockets inherit it.
+        socket2::SockRef::from(&listener)
+            .set_recv_buffer_size(64 * 1024)
+            .expect("SO_RCVBUF");
+        let port = listener.local_addr().expect("addr").port();
+        let stall_first = Arc::new(AtomicBool::new(false));
+        let streams = Arc::new(Mutex::new(Vec::<TcpStream>::new()));
+        let (stall2, streams2) = (stall_first.clone(), streams.clone());
+        std::thread::spawn(move || {
+            let mut first = true;
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(upstream) = TcpStream::connect(target) else {
+                    return;
+                };
+                let stall = if std::mem::take(&mut first) {
+                    stall2.clone()
+                } else {
+                    Arc::new(AtomicBool::new(false))
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream, stall: Arc<AtomicBool>| {
+                    std::thread::spawn(move || {
+                        let mut buf = vec![0; 16 * 1024];
+                        // Once stalled, stop reading (the sockets stay open).
+                        while !stall.load(Ordering::SeqCst) {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    })
+                };
+                let mut list = streams2.lock().expect("lock");
+                list.push(client.try_clone().expect("clone"));
+                list.push(upstream.try_clone().expect("clone"));
+                pipe(
+                    client.try_clone().expect("clone"),
+                    upstream.try_clone().expect("clone"),
+                    stall,
+                );
+                pipe(upstream, client, Arc::new(AtomicBool::new(false)));
+            }
+        });
+        Stalling {
+            port,
+            stall_first,
+            streams,
+        }
+    }
+
+    /// From the next chunk on, what the client sends on the first
+    /// connection is no longer read.
+    fn stall(&self) {
+        self.stall_first
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Stalling {
+    fn drop(&mut self) {
+        for s in self.streams.lock().expect("lock").drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Writes on the non-blocking socket: a message far larger than the
+/// socket buffers is queued when the socket is full and written as it
+/// drains. If the peer takes nothing for the realtime request timeout,
+/// the connection is lost (80003, RTN15) rather than left hanging, and
+/// the message goes again on the resumed connection (RTN19a).
+#[test]
+fn a_full_socket_is_written_when_it_drains_and_a_stalled_one_is_given_up() {
+    const SIZE: usize = 12 << 20; // more than the kernel buffers on both ends
+    let mut config = Config::default();
+    config.hub.max_message_size = 2 * SIZE;
+    config.hub.max_frame_size = 2 * SIZE;
+    let server = BackgroundServer::start(config).expect("ably-local starts");
+    let proxy = Stalling::new(server.addr());
+    let bob = connected(options(&server, Format::MsgPack));
+    let inbox = bob.channels().get("big").subscribe().expect("subscribe");
+    let alice = connected(
+        options(&server, Format::MsgPack)
+            .port(proxy.port)
+            .realtime_request_timeout(Duration::from_secs(3)),
+    );
+    let alice_id = alice.connection().id();
+    let changes = alice.connection().on_state_change();
+    proxy.stall();
+    let data: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    let channel = alice.channels().get("big");
+    let sent = data.clone();
+    let publisher = std::thread::spawn(move || channel.publish("big", sent));
+
+    let change = changes.recv_timeout(WAIT).expect("a state change");
+    assert_eq!(change.current, ConnectionState::Disconnected);
+    let reason = change.reason.expect("a reason");
+    assert_eq!(reason.code, 80003, "{reason:?}");
+    assert!(reason.message.contains("took no data"), "{reason:?}");
+
+    // The resumed connection passes freely: the message goes out as the
+    // socket drains, and arrives whole.
+    publisher
+        .join()
+        .expect("publisher")
+        .expect("published on the resumed connection");
+    assert_eq!(alice.connection().id(), alice_id, "resumed");
+    let later: Vec<_> = std::iter::from_fn(|| changes.try_recv())
+        .map(|c| c.current)
+        .collect();
+    assert_eq!(
+        later,
+        [ConnectionState::Connecting, ConnectionState::Connected],
+        "the resumed connection was not given up"
+    );
+    let got = inbox.recv_timeout(WAIT).expect("the message");
+    assert_eq!(got.data, Data::from(data));
+}
+
+/// `publish_async` pipelines from one thread: every message is queued at
+/// once, in call order (RTL6), and each handle then gives its own ACK's
+/// serial, or the publish's error.
+#[test]
+fn publish_async_pipelines_from_one_thread() {
+    const COUNT: usize = 300;
+    let server = server();
+    let alice = connected(options(&server, Format::MsgPack));
+    let bob = connected(options(&server, Format::Json));
+    let inbox = bob
+        .channels()
+        .get("pipelined")
+        .subscribe()
+        .expect("subscribe");
+    let channel = alice.channels().get("pipelined");
+    let handles: Vec<_> = (0..COUNT)
+        .map(|i| channel.publish_async("seq", format!("{i}")))
+        .collect();
+    let serials: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.wait().expect("ACK").expect("a serial"))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = serials.iter().collect();
+    assert_eq!(distinct.len(), COUNT, "one serial per message");
+    for i in 0..COUNT {
+        let got = inbox.recv_timeout(WAIT).expect("message");
+        assert_eq!(got.data, Data::from(format!("{i}")), "in call order");
+    }
+    // Too large for the service's maxMessageSize (64 KiB): refused (40009).
+    let refused = channel.publish_async("big", "x".repeat(70_000)).wait();
+    assert_eq!(refused.expect_err("too large").code(), 40009);
+}
