@@ -53,8 +53,9 @@
 //! `std::sync::mpsc` channel: a command with a one-shot reply queue, or
 //! a new subscriber with its queue (a mutex and condition variable that
 //! wake the API thread only after the driver has let go of the lock, so
-//! that a reader woken at once does not block on it). Work that may block runs on short-lived **helper
-//! threads** that post their result back to the same channel: opening a
+//! that a reader woken at once does not block on it). Work that may
+//! block runs on short-lived **helper threads** that post their result
+//! back to the same channel: opening a
 //! socket (TCP connect and the WebSocket/TLS handshake), each HTTP request,
 //! and each call of the authCallback. So the driver waits on nothing but
 //! its poller (see "Waking up"): never on a connect, an HTTP answer or
