@@ -13,19 +13,18 @@
 //! "p99_us","cpu_ticks"}`. Latency is the receive time minus the send
 //! time carried in each message's data (both wall clocks of this
 //! machine, in µs). `pub` connects (echo off), then publishes `count`
-//! messages with at most `window` awaiting their ACK, as fast as it can,
-//! or with `--rate` at that many per second; it prints
+//! messages from one thread with `Channel::publish_async`, at most
+//! `window` awaiting their ACK, as fast as it can, or with `--rate` at
+//! that many per second; it prints
 //! `{"role":"pub","count","start_us","end_us","cpu_ticks"}`. `cpu_ticks`
 //! is user plus system time of the whole process from `/proc/self/stat`
 //! (in clock ticks), counted from the start of the measured part to its
 //! end. Both give up after 60 s.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ably_blocking::{ClientOptions, ConnectionState, Format, Realtime};
+use ably_blocking::{ClientOptions, ConnectionState, Format, PublishHandle, Realtime};
 use serde_json::json;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -131,32 +130,27 @@ fn main() -> Fallible<()> {
             let cpu0 = cpu_ticks()?;
             let start_us = now_us();
             let start = Instant::now();
-            // `window` threads publish; each takes the next message number
-            // and, with a rate, waits for that message's time.
-            let next = Arc::new(AtomicUsize::new(0));
-            let workers: Vec<_> = (0..window.max(1))
-                .map(|_| {
-                    let (next, channel) = (next.clone(), channel.clone());
-                    std::thread::spawn(move || -> Result<(), String> {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= count {
-                                return Ok(());
-                            }
-                            if rate > 0.0 {
-                                let due = start + Duration::from_secs_f64(i as f64 / rate);
-                                std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                            }
-                            if start.elapsed() > LIMIT {
-                                return Err("the publisher ran out of time".into());
-                            }
-                            channel.publish("m", payload()).map_err(|e| e.to_string())?;
-                        }
-                    })
-                })
-                .collect();
-            for w in workers {
-                w.join().map_err(|_| "a publishing thread panicked")??;
+            // One thread publishes with `publish_async`, keeping at most
+            // `window` messages awaiting their ACK (waiting for the oldest
+            // when full), as the ably-js peer keeps `window` promises.
+            let mut in_flight: VecDeque<PublishHandle> = VecDeque::with_capacity(window);
+            for i in 0..count {
+                if rate > 0.0 {
+                    let due = start + Duration::from_secs_f64(i as f64 / rate);
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                }
+                if in_flight.len() >= window.max(1) {
+                    if let Some(oldest) = in_flight.pop_front() {
+                        oldest.wait()?;
+                    }
+                }
+                if start.elapsed() > LIMIT {
+                    return Err("the publisher ran out of time".into());
+                }
+                in_flight.push_back(channel.publish_async("m", payload()));
+            }
+            for handle in in_flight {
+                handle.wait()?;
             }
             let end_us = now_us();
             let cpu = cpu_ticks()? - cpu0;

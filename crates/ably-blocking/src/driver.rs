@@ -79,7 +79,8 @@ struct Conn {
     /// new socket), cleared when a read would block. The poller reports
     /// only changes, so everything readable is read before sleeping.
     readable: bool,
-    /// The socket took some of the pending writes since the last flush.
+    /// The poller said the socket could take more since the last flush:
+    /// waiting writes made progress.
     writable: bool,
     /// Writes wait for the socket: since when, with no progress.
     blocked_since: Option<Instant>,
@@ -87,6 +88,7 @@ struct Conn {
     watching_writes: bool,
 }
 
+/// The driver thread's state.
 pub(crate) struct Driver {
     dispatcher: Dispatcher,
     clock: Clock,
@@ -107,6 +109,7 @@ pub(crate) struct Driver {
     /// its wake-up is spent, so look at it as soon as they no longer wait.
     mail_held: bool,
     running: bool,
+    /// How many times [`wait`](Self::wait) has returned (for tests).
     wakeups: Arc<AtomicU64>,
 }
 

@@ -15,6 +15,7 @@ use ably_proto::rest::{HttpPaginatedResponse, Stats, StatsParams};
 use crate::driver::{self, Msg};
 use crate::error::{Error, Result};
 use crate::options::ClientOptions;
+use crate::queue;
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner {
@@ -60,9 +61,9 @@ impl Inner {
 
     /// Sends an operation without waiting for it.
     pub(crate) fn send_call<T: Send + 'static>(&self, call: Call<T>) -> Pending<T> {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue::queue();
         let (command, reply) = call.with_reply(move |result| {
-            let _ = tx.send(result);
+            tx.send(result);
         });
         // If the driver is gone, the reply (and `tx`) are dropped with
         // the message and the wait ends with 80017.
@@ -85,8 +86,8 @@ impl Inner {
         &self,
         make: impl FnOnce(ably_proto::adapter::Sink<T>) -> Subscriber,
     ) -> Subscription<T> {
-        let (tx, rx) = mpsc::channel();
-        self.subscribe(make(Box::new(move |item| tx.send(item).is_ok())));
+        let (tx, rx) = queue::queue();
+        self.subscribe(make(Box::new(move |item| tx.send(item))));
         Subscription::new(rx)
     }
 
@@ -107,17 +108,14 @@ impl Inner {
 
 /// An operation sent to the driver, whose result is still to come.
 pub(crate) struct Pending<T> {
-    rx: mpsc::Receiver<std::result::Result<T, ably_proto::ErrorInfo>>,
+    rx: queue::Receiver<std::result::Result<T, ably_proto::ErrorInfo>>,
 }
 
 impl<T> Pending<T> {
     /// Blocks until the core completes the operation (80017 if the driver
     /// thread is gone).
     pub(crate) fn wait(self) -> Result<T> {
-        self.rx
-            .recv()
-            .map_err(|_| Error::gone())?
-            .map_err(Error::from)
+        self.rx.recv().ok_or_else(Error::gone)?.map_err(Error::from)
     }
 }
 

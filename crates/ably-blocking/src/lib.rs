@@ -52,9 +52,12 @@
 //! [`ably_proto::client::Client`], the WebSocket (tungstenite; TLS by
 //! rustls with the webpki roots), a map from operation id to the caller
 //! waiting for it, and the subscriber lists. API handles talk to it over a
-//! `std::sync::mpsc` channel: a command with a one-shot reply channel, or
-//! a new subscriber. Work that may block runs on short-lived **helper
-//! threads** that post their result back to the same channel: opening a
+//! `std::sync::mpsc` channel: a command with a one-shot reply queue, or
+//! a new subscriber with its queue (a mutex and condition variable that
+//! wake the API thread only after the driver has let go of the lock, so
+//! that a reader woken at once does not block on it). Work that may
+//! block runs on short-lived **helper threads** that post their result
+//! back to the same channel: opening a
 //! socket (TCP connect and the WebSocket/TLS handshake), each HTTP request,
 //! and each call of the authCallback. So the driver waits on nothing but
 //! its poller (see "Waking up"): never on a connect, an HTTP answer or
@@ -127,6 +130,7 @@ mod error;
 mod handle;
 mod mailbox;
 mod options;
+mod queue;
 mod realtime;
 mod rest;
 pub mod sse;

@@ -2,7 +2,7 @@
 //! one page of a paginated REST result.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use ably_proto::adapter::{Call, PageItem};
@@ -10,6 +10,7 @@ use ably_proto::rest::{PaginatedResult, RestRequest};
 
 use crate::error::{Error, Result};
 use crate::handle::Inner;
+use crate::queue::Receiver;
 
 /// A stream of events (messages, presence events, state changes) from the
 /// client, in the order the client saw them. It is a blocking iterator;
@@ -27,7 +28,7 @@ impl<T> Subscription<T> {
 
     /// The next event; `None` once the client has shut down.
     pub fn recv(&self) -> Option<T> {
-        self.rx.recv().ok()
+        self.rx.recv()
     }
 
     /// The next event, waiting at most `timeout` (error 50003 after that,
@@ -41,7 +42,7 @@ impl<T> Subscription<T> {
 
     /// The next event if one is waiting.
     pub fn try_recv(&self) -> Option<T> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 }
 
