@@ -613,8 +613,7 @@ mod client {
         /// Publishes awaiting their ACK at most, at saturation.
         window: u64,
         /// The same at the fixed rate: enough for the rate times the ACK
-        /// time, and no more (publishing threads of the blocking client
-        /// that mostly sleep add milliseconds of latency).
+        /// time.
         rate_window: u64,
     }
 
