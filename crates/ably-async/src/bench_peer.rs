@@ -3,64 +3,34 @@
 //! `ably-async-std`'s `examples/bench_peer_async_std.rs` pick a runtime
 //! and call [`run`]. Not for applications.
 //!
-//! The arguments and output are those of
-//! `crates/ably-blocking/examples/bench_peer.rs` (which has the details):
-//!
-//! ```sh
-//! bench_peer_tokio sub --port P --key K --channel C --count N
-//! bench_peer_tokio pub --port P --key K --channel C --count N --window W [--rate R]
-//! ```
-//!
-//! `sub` attaches, prints `ready`, receives `count` messages and prints
-//! `{"role":"sub","count","first_us","last_us","p50_us","p99_us",
-//! "cpu_ticks"}`. `pub` attaches, publishes `count` messages with at most
-//! `window` of them awaiting their ACK (concurrent futures in one task,
-//! each taking the next message number and, with `--rate`, sleeping until
-//! that message's time), and prints
-//! `{"role":"pub","count","start_us","end_us","cpu_ticks"}`. `cpu_ticks`
-//! is user plus system time of the whole process from `/proc/self/stat`
-//! over the measured part. Both give up after 60 s.
+//! The command line, payload, CPU count and result lines are
+//! [`ably_net::bench_peer`]'s, shared with the blocking peer.
 
-use std::collections::HashMap;
 use std::future::{Future, ready};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+pub use ably_net::bench_peer::Fallible;
+use ably_net::bench_peer::{
+    Args, LIMIT, cpu_ticks, now_us, payload, pub_result, send_time, sub_result,
+};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use serde_json::json;
 
-use crate::{ClientOptions, ConnectionState, Format, Realtime, Runtime, until};
-
-/// The longest either role may take.
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// The result of a peer: any error, to print and exit with.
-pub type Fallible<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+use crate::{ClientOptions, ConnectionState, Realtime, Runtime, until};
 
 /// Runs one peer with `args` (the command line after the program name)
 /// on the runtime `R`, which must be current; prints its lines to stdout.
 pub async fn run<R: Runtime>(args: Vec<String>) -> Fallible<()> {
-    let (role, flags) = parse(&args)?;
-    let flag = |name: &str| {
-        flags
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("--{name} is required"))
-    };
-    let count: usize = flag("count")?.parse()?;
-    let options = ClientOptions::new(flag("key")?)
-        .endpoint("127.0.0.1")
-        .port(flag("port")?.parse()?)
-        .tls(false)
-        .format(Format::MsgPack)
-        .echo_messages(false);
+    let args = Args::parse(&args)?;
+    let count = args.count()?;
+    let options: ClientOptions = args.options()?;
     let runtime = R::current()?;
     let client = Realtime::<R>::new(options)?;
     client
         .connection()
         .wait_for(ConnectionState::Connected, LIMIT)
         .await?;
-    let channel = client.channels().get(flag("channel")?);
-    let line = match role {
+    let channel = client.channels().get(args.flag("channel")?);
+    let line = match args.role.as_str() {
         "sub" => {
             let mut messages = channel.subscribe().await?;
             let cpu0 = cpu_ticks()?;
@@ -82,17 +52,10 @@ pub async fn run<R: Runtime>(args: Vec<String>) -> Fallible<()> {
                 latencies.push(at.saturating_sub(sent.ok_or("a message without a send time")?));
             }
             let last_us = now_us();
-            let cpu = cpu_ticks()? - cpu0;
-            latencies.sort_unstable();
-            json!({
-                "role": "sub", "count": count, "first_us": first_us, "last_us": last_us,
-                "p50_us": percentile(&latencies, 50.0), "p99_us": percentile(&latencies, 99.0),
-                "cpu_ticks": cpu,
-            })
+            sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
         }
         "pub" => {
-            let window: usize = flag("window")?.parse()?;
-            let rate: f64 = flags.get("rate").map_or(Ok(0.0), |r| r.parse())?;
+            let (window, rate) = (args.window()?, args.rate()?);
             channel.attach().await?;
             let cpu0 = cpu_ticks()?;
             let start_us = now_us();
@@ -104,31 +67,13 @@ pub async fn run<R: Runtime>(args: Vec<String>) -> Fallible<()> {
             until(&runtime, start + LIMIT, published)
                 .await
                 .ok_or("the publisher ran out of time")??;
-            let end_us = now_us();
-            let cpu = cpu_ticks()? - cpu0;
-            json!({
-                "role": "pub", "count": count, "start_us": start_us, "end_us": end_us,
-                "cpu_ticks": cpu,
-            })
+            pub_result(count, start_us, now_us(), cpu_ticks()? - cpu0)
         }
         other => return Err(format!("unknown role {other}").into()),
     };
     println!("{line}");
     client.close().await?;
     Ok(())
-}
-
-/// The role and the `--flag value` pairs.
-fn parse(args: &[String]) -> Fallible<(&str, HashMap<String, String>)> {
-    let (role, rest) = args.split_first().ok_or("usage: bench_peer sub|pub ...")?;
-    let mut flags = HashMap::new();
-    for pair in rest.chunks(2) {
-        let [flag, value] = pair else {
-            return Err(format!("{} needs a value", pair[0]).into());
-        };
-        flags.insert(flag.trim_start_matches("--").to_owned(), value.clone());
-    }
-    Ok((role, flags))
 }
 
 /// Calls `publish` `count` times with at most `window` calls unfinished,
@@ -158,48 +103,6 @@ where
         .buffer_unordered(window.max(1))
         .try_for_each(|()| ready(Ok(())))
         .await
-}
-
-/// Microseconds since the Unix epoch, by this machine's wall clock.
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
-/// A message's data: the send time, then padding to 64 bytes.
-fn payload() -> String {
-    format!("{:<64}", now_us())
-}
-
-/// The send time a payload carries.
-fn send_time(data: &str) -> Option<u64> {
-    data.trim_end().parse().ok()
-}
-
-/// User plus system time of this process, in clock ticks.
-fn cpu_ticks() -> Fallible<u64> {
-    stat_ticks(&std::fs::read_to_string("/proc/self/stat")?)
-}
-
-/// utime plus stime of a `/proc/<pid>/stat` line.
-fn stat_ticks(stat: &str) -> Fallible<u64> {
-    // The command name may hold spaces; the fields after it do not.
-    let after = stat.rsplit_once(')').ok_or("bad /proc/self/stat")?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15; `after` starts at field 3.
-    let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
-    let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
-    Ok(utime + stime)
-}
-
-/// The `p`-th percentile (nearest rank) of sorted values; 0 if none.
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 #[cfg(test)]
@@ -294,47 +197,5 @@ mod tests {
             let due = start + Duration::from_millis(5 * i as u64);
             assert!(*at >= due, "message {i} went {:?} early", due - *at);
         }
-    }
-
-    #[test]
-    fn arguments_come_in_pairs() {
-        let args: Vec<String> = ["pub", "--count", "10", "--window", "4"]
-            .map(String::from)
-            .into();
-        let (role, flags) = parse(&args).expect("parses");
-        assert_eq!(role, "pub");
-        assert_eq!(flags["count"], "10");
-        assert_eq!(flags["window"], "4");
-        let odd: Vec<String> = ["sub", "--count"].map(String::from).into();
-        let err = parse(&odd).expect_err("a flag without a value");
-        assert_eq!(err.to_string(), "--count needs a value");
-        assert!(parse(&[]).is_err());
-    }
-
-    #[test]
-    fn payloads_carry_their_send_time() {
-        let before = now_us();
-        let p = payload();
-        assert_eq!(p.len(), 64);
-        let sent = send_time(&p).expect("a send time");
-        assert!(sent >= before && sent <= now_us());
-        assert_eq!(send_time("not a time"), None);
-    }
-
-    #[test]
-    fn cpu_ticks_are_utime_plus_stime() {
-        let stat = "42 (a (b) c) S 1 42 42 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 1 0";
-        assert_eq!(stat_ticks(stat).expect("parses"), 10);
-        assert!(stat_ticks("42 (short) S 1").is_err());
-        assert!(cpu_ticks().is_ok());
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let v: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&v, 50.0), 50);
-        assert_eq!(percentile(&v, 99.0), 99);
-        assert_eq!(percentile(&[7], 99.0), 7);
-        assert_eq!(percentile(&[], 50.0), 0);
     }
 }

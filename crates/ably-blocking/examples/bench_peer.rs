@@ -19,78 +19,27 @@
 //! `{"role":"pub","count","start_us","end_us","cpu_ticks"}`. `cpu_ticks`
 //! is user plus system time of the whole process from `/proc/self/stat`
 //! (in clock ticks), counted from the start of the measured part to its
-//! end. Both give up after 60 s.
+//! end. Both give up after 60 s. The command line, payload, CPU count and
+//! result lines are `ably_net::bench_peer`'s, shared with the async peer.
 
-use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
-use ably_blocking::{ClientOptions, ConnectionState, Format, PublishHandle, Realtime};
-use serde_json::json;
-
-const LIMIT: Duration = Duration::from_secs(60);
-
-type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
-
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
-/// User plus system time of this process, in clock ticks.
-fn cpu_ticks() -> Fallible<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
-    // The command name may hold spaces; the fields after it do not.
-    let after = stat.rsplit_once(')').ok_or("bad /proc/self/stat")?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15; `after` starts at field 3.
-    let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
-    let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
-    Ok(utime + stime)
-}
-
-/// A message's data: the send time, then padding to 64 bytes.
-fn payload() -> String {
-    format!("{:<64}", now_us())
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+use ably_blocking::{ClientOptions, ConnectionState, PublishHandle, Realtime};
+use ably_net::bench_peer::{
+    Args, Fallible, LIMIT, cpu_ticks, now_us, payload, pub_result, send_time, sub_result,
+};
 
 fn main() -> Fallible<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (role, rest) = args.split_first().ok_or("usage: bench_peer sub|pub ...")?;
-    let mut flags = HashMap::new();
-    for pair in rest.chunks(2) {
-        let [flag, value] = pair else {
-            return Err(format!("{} needs a value", pair[0]).into());
-        };
-        flags.insert(flag.trim_start_matches("--").to_owned(), value.clone());
-    }
-    let flag = |name: &str| {
-        flags
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("--{name} is required"))
-    };
-    let count: usize = flag("count")?.parse()?;
-    let options = ClientOptions::new(flag("key")?)
-        .endpoint("127.0.0.1")
-        .port(flag("port")?.parse()?)
-        .tls(false)
-        .format(Format::MsgPack)
-        .echo_messages(false);
+    let args = Args::parse(&std::env::args().skip(1).collect::<Vec<_>>())?;
+    let count = args.count()?;
+    let options: ClientOptions = args.options()?;
     let client = Realtime::new(options)?;
     client
         .connection()
         .wait_for(ConnectionState::Connected, LIMIT)?;
-    let channel = client.channels().get(flag("channel")?);
-    let line = match role.as_str() {
+    let channel = client.channels().get(args.flag("channel")?);
+    let line = match args.role.as_str() {
         "sub" => {
             let messages = channel.subscribe()?;
             let cpu0 = cpu_ticks()?;
@@ -107,25 +56,14 @@ fn main() -> Fallible<()> {
                 if i == 0 {
                     first_us = at;
                 }
-                let sent: u64 = m
-                    .data
-                    .as_str()
-                    .and_then(|s| s.trim_end().parse().ok())
-                    .ok_or("a message without a send time")?;
-                latencies.push(at.saturating_sub(sent));
+                let sent = m.data.as_str().and_then(send_time);
+                latencies.push(at.saturating_sub(sent.ok_or("a message without a send time")?));
             }
             let last_us = now_us();
-            let cpu = cpu_ticks()? - cpu0;
-            latencies.sort_unstable();
-            json!({
-                "role": "sub", "count": count, "first_us": first_us, "last_us": last_us,
-                "p50_us": percentile(&latencies, 50.0), "p99_us": percentile(&latencies, 99.0),
-                "cpu_ticks": cpu,
-            })
+            sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
         }
         "pub" => {
-            let window: usize = flag("window")?.parse()?;
-            let rate: f64 = flags.get("rate").map_or(Ok(0.0), |r| r.parse())?;
+            let (window, rate) = (args.window()?, args.rate()?);
             channel.attach()?;
             let cpu0 = cpu_ticks()?;
             let start_us = now_us();
@@ -139,7 +77,7 @@ fn main() -> Fallible<()> {
                     let due = start + Duration::from_secs_f64(i as f64 / rate);
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 }
-                if in_flight.len() >= window.max(1) {
+                if in_flight.len() >= window {
                     if let Some(oldest) = in_flight.pop_front() {
                         oldest.wait()?;
                     }
@@ -152,12 +90,7 @@ fn main() -> Fallible<()> {
             for handle in in_flight {
                 handle.wait()?;
             }
-            let end_us = now_us();
-            let cpu = cpu_ticks()? - cpu0;
-            json!({
-                "role": "pub", "count": count, "start_us": start_us, "end_us": end_us,
-                "cpu_ticks": cpu,
-            })
+            pub_result(count, start_us, now_us(), cpu_ticks()? - cpu0)
         }
         other => return Err(format!("unknown role {other}").into()),
     };

@@ -16,6 +16,8 @@
 
 #![forbid(unsafe_code)]
 
+#[doc(hidden)]
+pub mod bench_peer;
 pub mod clock;
 pub mod http;
 pub mod tls;
