@@ -4,9 +4,12 @@
 //! `ably_async::bench_peer` (shared with ably-tokio), under
 //! `async_std::task::block_on`.
 
-use ably_async::bench_peer::{Fallible, run};
+use ably_async::bench_peer::{DriverPlacement, Fallible, run};
 use ably_async_std::AsyncStd;
 
 fn main() -> Fallible<()> {
-    async_std::task::block_on(run::<AsyncStd>(std::env::args().skip(1).collect()))
+    async_std::task::block_on(run::<AsyncStd>(
+        std::env::args().skip(1).collect(),
+        DriverPlacement::InTask,
+    ))
 }

@@ -68,14 +68,16 @@ async fn handshake(url: String, host: String, tcp: TcpStream) -> Result<BoxSocke
             .connect(name, tcp)
             .await
             .map_err(|e| fail(&e))?;
-        let (socket, _response) = async_tungstenite::client_async(url.as_str(), tls)
-            .await
-            .map_err(|e| fail(&e))?;
+        let (socket, _response) =
+            async_tungstenite::client_async_with_config(url.as_str(), tls, Some(ws::config()))
+                .await
+                .map_err(|e| fail(&e))?;
         Ok(Box::new(socket))
     } else {
-        let (socket, _response) = async_tungstenite::client_async(url.as_str(), tcp)
-            .await
-            .map_err(|e| fail(&e))?;
+        let (socket, _response) =
+            async_tungstenite::client_async_with_config(url.as_str(), tcp, Some(ws::config()))
+                .await
+                .map_err(|e| fail(&e))?;
         Ok(Box::new(socket))
     }
 }

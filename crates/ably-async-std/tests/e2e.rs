@@ -176,3 +176,13 @@ fn tls_to_a_plain_service_fails_with_80000_on_async_std() {
 fn tls_to_a_plain_service_fails_with_80000_on_smol() {
     on_smol(scenario::tls_to_a_plain_service_fails_with_80000::<AsyncStd>);
 }
+
+#[test]
+fn a_driver_polled_by_the_caller_runs_the_client_on_async_std() {
+    on_async_std(scenario::a_driver_polled_by_the_caller_runs_the_client::<AsyncStd>);
+}
+
+#[test]
+fn a_driver_polled_by_the_caller_runs_the_client_on_smol() {
+    on_smol(scenario::a_driver_polled_by_the_caller_runs_the_client::<AsyncStd>);
+}

@@ -3,28 +3,59 @@
 //! `ably-async-std`'s `examples/bench_peer_async_std.rs` pick a runtime
 //! and call [`run`]. Not for applications.
 //!
+//! The tokio peer runs on a current-thread runtime with the driver
+//! spawned (on that thread); the async-std peer polls the driver in its
+//! own task ([`DriverPlacement::InTask`]), as async-std's multi-threaded
+//! global executor would otherwise wake a second thread for every
+//! message.
+//!
 //! The command line, payload, CPU count and result lines are
 //! [`ably_net::bench_peer`]'s, shared with the blocking peer.
 
 use std::future::{Future, ready};
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 pub use ably_net::bench_peer::Fallible;
 use ably_net::bench_peer::{
     Args, LIMIT, cpu_ticks, now_us, payload, pub_result, send_time, sub_result,
 };
+use futures_util::future::{Either, select};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::{ClientOptions, ConnectionState, Realtime, Runtime, until};
 
+/// Where a peer's client driver runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverPlacement {
+    /// Spawned on the runtime ([`Realtime::new`]).
+    Spawned,
+    /// Polled in the peer's own task ([`Realtime::with_driver`]).
+    InTask,
+}
+
 /// Runs one peer with `args` (the command line after the program name)
-/// on the runtime `R`, which must be current; prints its lines to stdout.
-pub async fn run<R: Runtime>(args: Vec<String>) -> Fallible<()> {
+/// on the runtime `R`, which must be current, with its client's driver
+/// placed as `placement`; prints its lines to stdout.
+pub async fn run<R: Runtime>(args: Vec<String>, placement: DriverPlacement) -> Fallible<()> {
     let args = Args::parse(&args)?;
-    let count = args.count()?;
     let options: ClientOptions = args.options()?;
+    match placement {
+        DriverPlacement::Spawned => peer::<R>(&args, Realtime::new(options)?).await,
+        DriverPlacement::InTask => {
+            let (client, driver) = Realtime::<R>::with_driver(options)?;
+            match select(pin!(peer::<R>(&args, client)), driver).await {
+                Either::Left((result, _)) => result,
+                Either::Right(((), _)) => Err("the client's driver ended early".into()),
+            }
+        }
+    }
+}
+
+/// One peer's work with `client`.
+async fn peer<R: Runtime>(args: &Args, client: Realtime<R>) -> Fallible<()> {
+    let count = args.count()?;
     let runtime = R::current()?;
-    let client = Realtime::<R>::new(options)?;
     client
         .connection()
         .wait_for(ConnectionState::Connected, LIMIT)

@@ -85,10 +85,13 @@ struct Driver<R: Runtime> {
 pub(crate) struct Started {
     pub tx: UnboundedSender<Msg>,
     pub shared: SharedSnapshot,
+    /// The driver's loop: it ends when the client shuts down.
+    pub task: BoxFuture<()>,
 }
 
 /// Creates the core (so that invalid options fail here, synchronously),
-/// spawns the driver task, and returns the channel into it.
+/// and returns the channel into it and the driver task, for the caller to
+/// spawn (or to poll where it likes).
 pub(crate) fn start<R: Runtime>(
     opts: &ClientOptions,
     runtime: Arc<R>,
@@ -111,8 +114,11 @@ pub(crate) fn start<R: Runtime>(
         runtime: runtime.clone(),
         running: true,
     };
-    runtime.spawn(Box::pin(driver.run()));
-    Ok(Started { tx, shared })
+    Ok(Started {
+        tx,
+        shared,
+        task: Box::pin(driver.run()),
+    })
 }
 
 impl<R: Runtime> Driver<R> {

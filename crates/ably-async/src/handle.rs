@@ -13,7 +13,7 @@ use futures_channel::oneshot;
 use crate::Result;
 use crate::driver::{self, Msg};
 use crate::options::ClientOptions;
-use crate::runtime::Runtime;
+use crate::runtime::{BoxFuture, Runtime};
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner<R: Runtime> {
@@ -25,14 +25,26 @@ pub(crate) struct Inner<R: Runtime> {
 
 impl<R: Runtime> Inner<R> {
     pub(crate) fn start(opts: ClientOptions, runtime: R) -> Result<Arc<Inner<R>>> {
+        let (inner, task) = Inner::start_unspawned(opts, runtime)?;
+        inner.runtime.spawn(task);
+        Ok(inner)
+    }
+
+    /// [`start`](Self::start), with the driver task returned rather than
+    /// spawned.
+    pub(crate) fn start_unspawned(
+        opts: ClientOptions,
+        runtime: R,
+    ) -> Result<(Arc<Inner<R>>, BoxFuture<()>)> {
         let runtime = Arc::new(runtime);
-        let driver::Started { tx, shared } = driver::start(&opts, runtime.clone())?;
-        Ok(Arc::new(Inner {
+        let driver::Started { tx, shared, task } = driver::start(&opts, runtime.clone())?;
+        let inner = Arc::new(Inner {
             tx,
             shared,
             opts,
             runtime,
-        }))
+        });
+        Ok((inner, task))
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {

@@ -14,7 +14,7 @@ use ably_proto::{ChannelOptions, Data, ErrorInfo, Message, PresenceAction, Prese
 use crate::Result;
 use crate::handle::{self, Auth, Inner};
 use crate::options::ClientOptions;
-use crate::runtime::Runtime;
+use crate::runtime::{BoxFuture, Runtime};
 use crate::subscription::{Page, Subscription};
 
 /// A realtime client (RTC): one connection to Ably, driven by its own
@@ -54,6 +54,24 @@ impl<R: Runtime> Realtime<R> {
         Ok(Realtime {
             inner: Inner::start(options, runtime)?,
         })
+    }
+
+    /// [`Realtime::new`] without spawning the client's driver: the
+    /// returned future is the driver, and the client does nothing until it
+    /// is polled. It completes when the client has shut down (closed, or
+    /// every handle dropped).
+    ///
+    /// For applications that want the driver on a task of their choosing,
+    /// e.g. on the same thread as the code that uses the client (with
+    /// `join`/`select` inside one `block_on`, or a local executor): on a
+    /// multi-threaded executor a spawned driver and its user are woken on
+    /// different threads, a hand-off per message that costs more CPU than
+    /// the message itself at low rates (see `docs/benchmarks.md`).
+    /// The runtime `R` still provides timers, socket opening and blocking
+    /// work.
+    pub fn with_driver(options: ClientOptions) -> Result<(Realtime<R>, BoxFuture<()>)> {
+        let (inner, driver) = Inner::start_unspawned(options, R::current()?)?;
+        Ok((Realtime { inner }, driver))
     }
 
     /// The connection (RTN).

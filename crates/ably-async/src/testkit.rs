@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ably_local::server::{BackgroundServer, Config};
-use futures_util::future::join;
+use futures_util::future::{Either, join, select};
 
 use crate::{
     AuthResponse, ChannelOptions, ChannelState, CipherParams, ClientOptions, ConnectionState, Data,
@@ -444,4 +444,41 @@ pub async fn tls_to_a_plain_service_fails_with_80000<R: Runtime>(kit: Kit) {
     assert_eq!(reason.code, 80000, "{reason}");
     // rustls read the service's plain HTTP answer as a TLS record.
     assert!(reason.message.contains("corrupt message"), "{reason}");
+}
+
+/// A client whose driver the caller polls (`Realtime::with_driver`), in
+/// the same task as the code that uses it: connects, publishes and
+/// receives, closes; the driver then completes (RTN4, RTL6, RTL7, RTN12).
+pub async fn a_driver_polled_by_the_caller_runs_the_client<R: Runtime>(kit: Kit) {
+    let (client, mut driver) =
+        Realtime::<R>::with_driver(kit.options(Format::MsgPack)).expect("valid options");
+    let work = async {
+        client
+            .connection()
+            .wait_for(ConnectionState::Connected, WAIT)
+            .await
+            .expect("connects");
+        let channel = client.channels().get("driven");
+        let mut inbox = channel.subscribe().await.expect("subscribe");
+        let rest = Rest::<R>::new(kit.options(Format::Json)).expect("rest");
+        rest.channels()
+            .get("driven")
+            .publish("m", "hello")
+            .await
+            .expect("REST publish");
+        let got = inbox.recv_timeout(WAIT).await.expect("message");
+        assert_eq!(got.data, Data::from("hello"));
+        client.close().await.expect("close");
+    };
+    match select(std::pin::pin!(work), &mut driver).await {
+        Either::Left(((), _)) => {}
+        Either::Right(((), _)) => panic!("the driver ended while the client was in use"),
+    }
+    drop(client);
+    // With the client closed and every handle gone, the driver completes.
+    let runtime = R::current().expect("runtime");
+    let deadline = std::time::Instant::now() + WAIT;
+    crate::until(&runtime, deadline, driver)
+        .await
+        .expect("the driver completes");
 }

@@ -8,7 +8,8 @@
 //! bench_peer pub --port P --key K --channel C --count N --window W [--rate R]
 //! ```
 //!
-//! `sub` attaches, prints `ready`, receives `count` messages and prints
+//! `sub` attaches, prints `ready`, receives `count` messages (with a
+//! callback, `Channel::subscribe_with`) and prints
 //! one JSON line: `{"role":"sub","count","first_us","last_us","p50_us",
 //! "p99_us","cpu_ticks"}`. Latency is the receive time minus the send
 //! time carried in each message's data (both wall clocks of this
@@ -23,6 +24,7 @@
 //! result lines are `ably_net::bench_peer`'s, shared with the async peer.
 
 use std::collections::VecDeque;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ably_blocking::{ClientOptions, ConnectionState, PublishHandle, Realtime};
@@ -41,25 +43,32 @@ fn main() -> Fallible<()> {
     let channel = client.channels().get(args.flag("channel")?);
     let line = match args.role.as_str() {
         "sub" => {
-            let messages = channel.subscribe()?;
-            let cpu0 = cpu_ticks()?;
-            println!("ready");
-            let deadline = Instant::now() + LIMIT;
+            // The messages go to a callback on the client's thread (as the
+            // ably-js peer's listener), which sends the latencies over
+            // once all have come.
+            let (done, finished) = mpsc::channel();
             let mut latencies = Vec::with_capacity(count);
             let mut first_us = 0;
-            for i in 0..count {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let m = messages
-                    .recv_timeout(left)
-                    .map_err(|e| format!("after {i} of {count} messages: {e}"))?;
+            let listener = channel.subscribe_with(move |m| {
                 let at = now_us();
-                if i == 0 {
+                if latencies.is_empty() {
                     first_us = at;
                 }
-                let sent = m.data.as_str().and_then(send_time);
-                latencies.push(at.saturating_sub(sent.ok_or("a message without a send time")?));
-            }
-            let last_us = now_us();
+                let Some(sent) = m.data.as_str().and_then(send_time) else {
+                    let _ = done.send(Err("a message without a send time"));
+                    return;
+                };
+                latencies.push(at.saturating_sub(sent));
+                if latencies.len() == count {
+                    let _ = done.send(Ok((first_us, at, std::mem::take(&mut latencies))));
+                }
+            })?;
+            let cpu0 = cpu_ticks()?;
+            println!("ready");
+            let (first_us, last_us, latencies) = finished
+                .recv_timeout(LIMIT)
+                .map_err(|e| format!("{count} messages did not come: {e}"))??;
+            listener.unsubscribe();
             sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
         }
         "pub" => {

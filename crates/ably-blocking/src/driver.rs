@@ -7,9 +7,9 @@
 
 use std::io::ErrorKind;
 use std::net::{TcpStream as StdTcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ably_net::clock::{Clock, os_seed};
@@ -20,10 +20,9 @@ use ably_proto::client::{
     AuthResponse, Client, Command, Generation, HttpResponse, Input, RequestId, TransportEvent,
 };
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use socket2::SockRef;
 use tungstenite::WebSocket;
-use tungstenite::protocol::WebSocketConfig;
 use tungstenite::stream::MaybeTlsStream;
 
 use crate::mailbox::{self, Mailbox};
@@ -33,12 +32,6 @@ use crate::options::{AuthCallback, ClientOptions};
 /// takes in one wake-up before it flushes the socket and looks at the
 /// other source.
 const BATCH: usize = 64;
-
-/// The most tungstenite reads from the socket at once. It zeroes that
-/// much of its buffer before every read, and every wake-up ends with a
-/// read that finds nothing, so its default (128 KiB) would cost more than
-/// the frames; larger frames take several reads.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// How long closing a socket may block on writing its close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -88,12 +81,24 @@ struct Conn {
     watching_writes: bool,
 }
 
-/// The driver thread's state.
+/// The driver thread: its poller, and the state it shares with the
+/// handles (see [`Post`]).
 pub(crate) struct Driver {
-    dispatcher: Dispatcher,
-    clock: Clock,
     poll: Poll,
     events: Events,
+    state: Arc<Mutex<State>>,
+    /// How many times the poller has returned (for tests).
+    wakeups: Arc<AtomicU64>,
+}
+
+/// Everything but the poller: the core, the socket and the bookkeeping of
+/// the loop. The driver thread holds the lock for a turn and lets go of
+/// it while it sleeps, so a handle can take a turn itself meanwhile.
+pub(crate) struct State {
+    dispatcher: Dispatcher,
+    clock: Clock,
+    /// The poller's registry, to (de)register sockets from any thread.
+    registry: Registry,
     mailbox: Mailbox<Msg>,
     /// Cloned into helper threads so that their results come back here.
     tx: Sender,
@@ -109,10 +114,54 @@ pub(crate) struct Driver {
     /// its wake-up is spent, so look at it as soon as they no longer wait.
     mail_held: bool,
     running: bool,
-    /// How many times [`wait`](Self::wait) has returned (for tests).
-    wakeups: Arc<AtomicU64>,
+    /// When the sleeping driver thread wakes by itself (`None`: only for
+    /// an event). A turn taken by a handle that brings the next deadline
+    /// earlier wakes it.
+    wakes_at: Option<Instant>,
 }
 
+/// How handles reach the driver: a turn of their own when the driver
+/// thread sleeps, the mailbox otherwise. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Post {
+    state: Arc<Mutex<State>>,
+    tx: Sender,
+}
+
+impl Post {
+    /// Hands `msg` to the core. If no one holds the state (the driver
+    /// thread sleeps), the calling thread takes the turn itself: it
+    /// drains the mailbox first (so that order is kept), handles `msg`,
+    /// writes the frames out and wakes the driver thread only if the
+    /// turn left it something to do. This spares a thread hand-off per
+    /// publish. Fails only when the driver is gone.
+    pub(crate) fn send(&self, msg: Msg) -> Result<(), ()> {
+        let Ok(mut state) = self.state.try_lock() else {
+            return self.tx.send(msg).map_err(|_| ());
+        };
+        if !state.running || state.writes_wait() {
+            drop(state);
+            return self.tx.send(msg).map_err(|_| ());
+        }
+        state.take_messages();
+        if state.running {
+            state.on_msg(msg);
+            state.carry_out();
+        }
+        state.flush_socket();
+        let wake = state.driver_needed();
+        drop(state);
+        if wake {
+            self.tx.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `msg` for the driver thread, without taking a turn.
+    pub(crate) fn queue(&self, msg: Msg) -> Result<(), ()> {
+        self.tx.send(msg).map_err(|_| ())
+    }
+}
 /// Creates the core (so that invalid options fail here, synchronously),
 /// starts the driver thread, and returns the channel into it.
 pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
@@ -125,11 +174,11 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
     let (tx, mailbox) = mailbox::mailbox(poll.registry(), WAKE).map_err(failed)?;
     let http = ably_net::http::agent(opts.core.http_open_timeout, opts.core.http_request_timeout);
     let wakeups = Arc::new(AtomicU64::new(0));
-    let driver = Driver {
+    let registry = poll.registry().try_clone().map_err(failed)?;
+    let state = Arc::new(Mutex::new(State {
         dispatcher,
         clock,
-        poll,
-        events: Events::with_capacity(8),
+        registry,
         mailbox,
         tx: tx.clone(),
         socket: None,
@@ -139,6 +188,12 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
         more: false,
         mail_held: false,
         running: true,
+        wakes_at: None,
+    }));
+    let driver = Driver {
+        poll,
+        events: Events::with_capacity(8),
+        state: state.clone(),
         wakeups: wakeups.clone(),
     };
     let thread = std::thread::Builder::new()
@@ -146,7 +201,7 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
         .spawn(move || driver.run())
         .map_err(|e| ErrorInfo::new(50000, 500, format!("could not start a thread: {e}")))?;
     Ok(Started {
-        tx,
+        post: Post { state, tx },
         shared,
         thread,
         wakeups,
@@ -155,68 +210,130 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
 
 /// A running driver, as [`start`] returns it.
 pub(crate) struct Started {
-    pub tx: Sender,
+    pub post: Post,
     pub shared: SharedSnapshot,
     pub thread: std::thread::JoinHandle<()>,
     /// How many times the driver has returned from waiting.
     pub wakeups: Arc<AtomicU64>,
 }
 
+/// Locks the state; a panic in a subscriber's callback while another
+/// thread held it leaves nothing half-done that the loop cannot go on
+/// from.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Driver {
     fn run(mut self) {
-        // With autoConnect the core is already connecting; a first input
-        // lets it emit its outputs.
-        self.dispatcher.handle(self.clock.now(), Input::Timeout);
-        self.carry_out();
-        while self.running {
-            self.take_messages();
-            self.read_socket();
-            self.on_deadline();
-            self.flush_socket();
-            if let Some(conn) = self.socket.as_mut().filter(|c| tls_holds_data(&c.ws)) {
-                // A write that found the socket full read from it instead
-                // (rustls does so); what it read is no news to the poller.
-                conn.readable = true;
-                self.more = true;
-            }
-            if self.running {
-                self.wait();
-            }
+        {
+            // With autoConnect the core is already connecting; a first
+            // input lets it emit its outputs.
+            let mut state = lock(&self.state);
+            let now = state.clock.now();
+            state.dispatcher.handle(now, Input::Timeout);
+            state.carry_out();
         }
-        if let Some(conn) = self.take_socket() {
+        loop {
+            let timeout = {
+                let mut state = lock(&self.state);
+                state.mark_ready(&self.events);
+                state.turn();
+                if !state.running {
+                    break;
+                }
+                state.plan_sleep()
+            };
+            self.wait(timeout);
+        }
+        let conn = lock(&self.state).take_socket();
+        if let Some(conn) = conn {
             close(conn);
         }
     }
 
-    /// Step 1 of the loop: sleep until a message arrives in the mailbox,
-    /// the socket becomes readable (or writable, while writes wait for
-    /// it), or the next deadline (the core's, or the write timeout).
-    fn wait(&mut self) {
-        let writes_wait = self
-            .socket
+    /// Step 1 of the loop: sleep (without the state's lock) until a
+    /// message arrives in the mailbox, the socket becomes readable (or
+    /// writable, while writes wait for it), or `timeout` passes.
+    fn wait(&mut self, timeout: Option<Duration>) {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => self.events.clear(),
+            // Only a bug can get here (a bad poller); end the client
+            // rather than spin. Callers then get 80017.
+            Err(_) => {
+                self.events.clear();
+                lock(&self.state).shutdown();
+            }
+        }
+        self.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl State {
+    /// Steps 2 to 4 of the loop, once the driver thread is awake.
+    fn turn(&mut self) {
+        self.wakes_at = None;
+        self.take_messages();
+        self.read_socket();
+        self.on_deadline();
+        self.flush_socket();
+        self.note_tls_data();
+    }
+
+    /// Takes the poller's news about the socket. A WAKE event needs no
+    /// handling: every turn drains the mailbox.
+    fn mark_ready(&mut self, events: &Events) {
+        for event in events.iter() {
+            if let (SOCKET, Some(conn)) = (event.token(), &mut self.socket) {
+                conn.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
+                conn.writable |= event.is_writable() || event.is_write_closed();
+            }
+        }
+    }
+
+    /// A write that found the socket full may have read from it instead
+    /// (rustls does so); what it read is no news to the poller.
+    fn note_tls_data(&mut self) {
+        if let Some(conn) = self.socket.as_mut().filter(|c| tls_holds_data(&c.ws)) {
+            conn.readable = true;
+            self.more = true;
+        }
+    }
+
+    /// Writes wait for the socket to take more.
+    fn writes_wait(&self) -> bool {
+        self.socket
             .as_ref()
-            .is_some_and(|c| c.blocked_since.is_some());
-        let look_again = self.more || (self.mail_held && !writes_wait);
+            .is_some_and(|c| c.blocked_since.is_some())
+    }
+
+    /// How long the driver thread may sleep, noted in `wakes_at`.
+    fn plan_sleep(&mut self) -> Option<Duration> {
+        let look_again = self.more || (self.mail_held && !self.writes_wait());
         self.more = false;
         let timeout = if look_again {
             Some(Duration::ZERO)
         } else {
             self.next_wait()
         };
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            // Only a bug can get here (a bad poller); end the client
-            // rather than spin. Callers then get 80017.
-            Err(_) => self.shutdown(),
+        self.wakes_at = timeout.map(|t| Instant::now() + t);
+        timeout
+    }
+
+    /// After a turn taken by a handle: whether the sleeping driver thread
+    /// must wake for what the turn left (more to read or take, writes
+    /// waiting for the socket, the end of the client, or a deadline
+    /// earlier than the one it sleeps until).
+    fn driver_needed(&mut self) -> bool {
+        self.note_tls_data();
+        if self.more || self.mail_held || !self.running || self.writes_wait() {
+            return true;
         }
-        self.wakeups.fetch_add(1, Ordering::Relaxed);
-        // A WAKE event needs no handling: every turn drains the mailbox.
-        for event in self.events.iter() {
-            if let (SOCKET, Some(conn)) = (event.token(), &mut self.socket) {
-                conn.readable |= event.is_readable() || event.is_read_closed() || event.is_error();
-                conn.writable |= event.is_writable() || event.is_write_closed();
-            }
+        match (self.next_wait(), self.wakes_at) {
+            (Some(next), Some(at)) => Instant::now() + next < at,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 
@@ -245,11 +362,7 @@ impl Driver {
     /// While writes wait for the socket, messages stay queued (their
     /// callers wait, as they would on a blocking write).
     fn take_messages(&mut self) {
-        if self
-            .socket
-            .as_ref()
-            .is_some_and(|c| c.blocked_since.is_some())
-        {
+        if self.writes_wait() {
             self.mail_held = true;
             return;
         }
@@ -363,12 +476,7 @@ impl Driver {
             };
             // On failure the write timeout ends a connection left waiting.
             if let Some(tcp) = tcp_of(&mut conn.ws) {
-                if self
-                    .poll
-                    .registry()
-                    .reregister(tcp, SOCKET, interest)
-                    .is_ok()
-                {
+                if self.registry.reregister(tcp, SOCKET, interest).is_ok() {
                     conn.watching_writes = watch;
                 }
             }
@@ -394,7 +502,7 @@ impl Driver {
                     self.socket = conn;
                 } else if let Some(mut conn) = conn {
                     if let Some(tcp) = tcp_of(&mut conn.ws) {
-                        let _ = self.poll.registry().deregister(tcp);
+                        let _ = self.registry.deregister(tcp);
                     }
                 }
             }
@@ -409,8 +517,7 @@ impl Driver {
     /// Registers a newly opened socket with the poller.
     fn register(&self, mut ws: Box<Socket>) -> Result<Conn, ErrorInfo> {
         let tcp = tcp_of(&mut ws).ok_or_else(|| ws::connect_failed(&"unknown stream"))?;
-        self.poll
-            .registry()
+        self.registry
             .register(tcp, SOCKET, Interest::READABLE)
             .map_err(|e| ws::connect_failed(&e))?;
         Ok(Conn {
@@ -426,7 +533,7 @@ impl Driver {
     fn take_socket(&mut self) -> Option<Conn> {
         let mut conn = self.socket.take()?;
         if let Some(tcp) = tcp_of(&mut conn.ws) {
-            let _ = self.poll.registry().deregister(tcp);
+            let _ = self.registry.deregister(tcp);
         }
         Some(conn)
     }
@@ -554,7 +661,7 @@ fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Soc
     // mio's stream reads and writes like std's; in blocking mode (until
     // the end of the handshake) the timeouts above apply.
     let stream = TcpStream::from_std(stream);
-    let config = WebSocketConfig::default().read_buffer_size(READ_CHUNK);
+    let config = ws::config();
     let (mut socket, _response) =
         tungstenite::client_tls_with_config(url, stream, Some(config), None)
             .map_err(|e| fail(&e))?;

@@ -19,7 +19,7 @@ use crate::queue;
 use crate::subscription::{Page, Subscription};
 
 pub(crate) struct Inner {
-    tx: driver::Sender,
+    post: driver::Post,
     shared: SharedSnapshot,
     pub(crate) opts: ClientOptions,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -29,13 +29,13 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn start(opts: ClientOptions) -> Result<Arc<Inner>> {
         let driver::Started {
-            tx,
+            post,
             shared,
             thread,
             wakeups,
         } = driver::start(&opts)?;
         Ok(Arc::new(Inner {
-            tx,
+            post,
             shared,
             opts,
             thread: Mutex::new(Some(thread)),
@@ -67,7 +67,7 @@ impl Inner {
         });
         // If the driver is gone, the reply (and `tx`) are dropped with
         // the message and the wait ends with 80017.
-        let _ = self.tx.send(Msg::Command(command, reply));
+        let _ = self.post.send(Msg::Command(command, reply));
         Pending { rx }
     }
 
@@ -75,7 +75,7 @@ impl Inner {
     /// event after this call reaches it.
     pub(crate) fn subscribe(&self, sub: Subscriber) {
         let (ack, done) = mpsc::channel();
-        if self.tx.send(Msg::Subscribe(sub, ack)).is_ok() {
+        if self.post.send(Msg::Subscribe(sub, ack)).is_ok() {
             let _ = done.recv();
         }
     }
@@ -101,7 +101,9 @@ impl Inner {
         let query: driver::Query = Box::new(move |client| {
             let _ = tx.send(f(client));
         });
-        self.tx.send(Msg::Query(query)).map_err(|_| Error::gone())?;
+        self.post
+            .send(Msg::Query(query))
+            .map_err(|_| Error::gone())?;
         rx.recv().map_err(|_| Error::gone())
     }
 }
@@ -121,7 +123,7 @@ impl<T> Pending<T> {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let _ = self.tx.send(Msg::Shutdown);
+        let _ = self.post.queue(Msg::Shutdown);
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         // The last handle may be dropped on the driver thread itself (an
         // authCallback holding its own client); it then ends by itself.

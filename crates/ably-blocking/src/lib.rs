@@ -99,6 +99,20 @@
 //! the wrapper leaves no way to send without it, and an atomic flag spares
 //! the system call while a wake-up is already on its way.
 //!
+//! A handle does not always need the driver thread: the state the loop
+//! works on (core, socket, mailbox) sits behind a lock that the driver
+//! thread holds only for a turn, not while it sleeps. A handle that finds
+//! it free takes the turn itself on the calling thread: it drains the
+//! mailbox (so that order is kept), hands its command to the dispatcher,
+//! writes the frames out, and wakes the driver only if the turn left it
+//! something (more to read or take, writes waiting for the socket, a
+//! deadline earlier than the one it sleeps until, the end of the client).
+//! A publish thus costs no thread hand-off; the driver wakes for the ACK.
+//! Messages can be received the same way with
+//! [`Channel::subscribe_with`]: its callback runs on the driver thread, so
+//! a message costs one wake-up instead of two (the driver's and the
+//! receiving thread's).
+//!
 //! The helper thread opens the socket blocking, with timeouts; the
 //! driver then uses it non-blocking. The poller reports only changes, so
 //! the driver reads until a read would block before it sleeps again, and
@@ -142,7 +156,7 @@ pub use handle::Auth;
 pub use options::{AuthCallback, AuthFn, ClientOptions};
 pub use realtime::{Channel, Channels, Connection, Presence, PublishHandle, Realtime};
 pub use rest::{Rest, RestChannel, RestChannels, RestPresence};
-pub use subscription::{Page, Subscription};
+pub use subscription::{Listener, Page, Subscription};
 
 pub use ably_proto::auth::{TokenDetails, TokenParams, TokenRequest};
 pub use ably_proto::client::{

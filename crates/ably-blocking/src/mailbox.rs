@@ -38,12 +38,18 @@ impl<T> Sender<T> {
     /// gone.
     pub(crate) fn send(&self, msg: T) -> Result<(), SendError<T>> {
         self.tx.send(msg)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Wakes the driver without a message (one is on its way already if
+    /// a send has not been drained yet).
+    pub(crate) fn wake(&self) {
         if !self.wake.pending.swap(true, Ordering::AcqRel) {
             // Cannot fail in practice (mio resets a full eventfd); a lost
             // wake-up would delay the message until the next event.
             let _ = self.wake.waker.wake();
         }
-        Ok(())
     }
 }
 

@@ -1,7 +1,10 @@
-//! [`Subscription`]: the receiving end of a subscriber list, and [`Page`]:
+//! [`Subscription`]: the receiving end of a subscriber list;
+//! [`Listener`]: a callback on the driver thread instead; and [`Page`]:
 //! one page of a paginated REST result.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
@@ -52,6 +55,55 @@ impl<T> Iterator for Subscription<T> {
     /// Blocks for the next event; ends when the client shuts down.
     fn next(&mut self) -> Option<T> {
         self.recv()
+    }
+}
+
+/// A callback subscription, from [`Channel::subscribe_with`](crate::Channel::subscribe_with):
+/// the callback runs on the client's driver thread for each event, with
+/// no hand-off to another thread, until [`unsubscribe`](Self::unsubscribe)
+/// is called or the client shuts down. Dropping the handle leaves the
+/// callback subscribed.
+///
+/// The callback holds up the client while it runs: it must not block,
+/// and must not wait on the client (a blocking call such as
+/// [`Channel::publish`](crate::Channel::publish) made from it would wait
+/// for the thread it is running on); `publish_async` is fine. A callback
+/// that panics is unsubscribed; the client carries on.
+#[derive(Debug)]
+pub struct Listener {
+    subscribed: Arc<AtomicBool>,
+}
+
+impl Listener {
+    /// Wraps `f` in the sink the core calls, and returns its handle.
+    pub(crate) fn new<T: 'static>(
+        mut f: impl FnMut(T) + Send + 'static,
+    ) -> (Listener, ably_proto::adapter::Sink<T>) {
+        let subscribed = Arc::new(AtomicBool::new(true));
+        let flag = subscribed.clone();
+        let sink = Box::new(move |item: T| {
+            if !flag.load(Ordering::Acquire) {
+                return false;
+            }
+            let ok = catch_unwind(AssertUnwindSafe(|| f(item))).is_ok();
+            if !ok {
+                flag.store(false, Ordering::Release);
+            }
+            ok
+        });
+        (Listener { subscribed }, sink)
+    }
+
+    /// Stops the callback: it is not called again once this returns,
+    /// unless a call is running at this moment on the driver thread.
+    pub fn unsubscribe(&self) {
+        self.subscribed.store(false, Ordering::Release);
+    }
+
+    /// Whether the callback is still subscribed (not unsubscribed, and
+    /// it has not panicked).
+    pub fn is_subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
     }
 }
 

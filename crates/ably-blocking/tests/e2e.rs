@@ -694,3 +694,93 @@ fn publish_async_pipelines_from_one_thread() {
     let refused = channel.publish_async("big", "x".repeat(70_000)).wait();
     assert_eq!(refused.expect_err("too large").code(), 40009);
 }
+
+/// `subscribe_with` calls its callback on the driver thread, in order,
+/// until `unsubscribe` (RTL7a, RTL8).
+#[test]
+fn a_callback_subscription_runs_on_the_driver_thread_until_unsubscribed() {
+    let server = server();
+    let alice = connected(options(&server, Format::MsgPack));
+    let bob = connected(options(&server, Format::Json));
+    let (tx, calls) = std::sync::mpsc::channel();
+    let listener = bob
+        .channels()
+        .get("callback")
+        .subscribe_with(move |m| {
+            let thread = std::thread::current().name().map(str::to_owned);
+            let _ = tx.send((thread, m.data));
+        })
+        .expect("subscribe");
+    let channel = alice.channels().get("callback");
+    for data in ["one", "two"] {
+        channel.publish("m", data).expect("ACK");
+    }
+    for data in ["one", "two"] {
+        let (thread, got) = calls.recv_timeout(WAIT).expect("a call");
+        assert_eq!(thread.as_deref(), Some("ably-driver"));
+        assert_eq!(got, Data::from(data));
+    }
+    assert!(listener.is_subscribed());
+    listener.unsubscribe();
+    assert!(!listener.is_subscribed());
+    // An iterator subscription tells when the next message has arrived.
+    let inbox = bob
+        .channels()
+        .get("callback")
+        .subscribe()
+        .expect("subscribe");
+    channel.publish("m", "three").expect("ACK");
+    assert_eq!(
+        inbox.recv_timeout(WAIT).expect("three").data,
+        Data::from("three")
+    );
+    assert!(calls.try_recv().is_err(), "called after unsubscribe");
+}
+
+/// A callback that panics is unsubscribed; the client and its other
+/// subscribers carry on.
+#[test]
+fn a_panicking_callback_is_unsubscribed_and_the_client_carries_on() {
+    let server = server();
+    let client = connected(options(&server, Format::MsgPack));
+    let channel = client.channels().get("panicky");
+    let listener = channel
+        .subscribe_with(|_| panic!("a callback that panics, on purpose"))
+        .expect("subscribe");
+    let inbox = channel.subscribe().expect("subscribe");
+    let rest = Rest::new(options(&server, Format::Json)).expect("rest");
+    for data in ["x", "y"] {
+        rest.channels()
+            .get("panicky")
+            .publish("m", data)
+            .expect("publish");
+        assert_eq!(
+            inbox.recv_timeout(WAIT).expect("message").data,
+            Data::from(data)
+        );
+    }
+    // Both messages went to the callback first (registration order), on
+    // the one driver thread.
+    assert!(!listener.is_subscribed());
+    client.connection().ping().expect("the client goes on");
+}
+
+/// A handle whose operation finds the driver thread asleep takes the turn
+/// itself (writes its frames out) instead of waking the driver: operations
+/// that need no answer from the service wake it not at all.
+#[test]
+fn operations_taken_while_the_driver_sleeps_do_not_wake_it() {
+    let server = server();
+    let client = connected(options(&server, Format::MsgPack));
+    let connection = client.connection();
+    connection.ping().expect("ping"); // the driver has nothing left to do
+    let before = connection.driver_wakeups();
+    for _ in 0..10 {
+        let key = connection.create_recovery_key().expect("a key");
+        assert!(key.is_some());
+    }
+    let woken = connection.driver_wakeups() - before;
+    // Each would wake it once through the mailbox; a heartbeat from the
+    // service (every 15 s) may land in the window.
+    assert!(woken <= 1, "woke {woken} times for 10 queries");
+}

@@ -5,6 +5,20 @@
 use ably_proto::ErrorInfo;
 use ably_proto::client::{Frame, TransportEvent};
 pub use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
+
+/// The most tungstenite reads from the socket at once. It zeroes that
+/// much of its buffer before every read, and every wake-up ends with a
+/// read that finds nothing (or, in the async adapters, reads once), so
+/// its default (128 KiB) costs more than the frames; larger frames take
+/// several reads.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// The WebSocket settings of every adapter: tungstenite's defaults with
+/// reads of [`READ_CHUNK`].
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(READ_CHUNK)
+}
 
 /// The WebSocket message carrying a frame: text for JSON, binary for
 /// MessagePack.

@@ -6,10 +6,10 @@
 //! idle workers of the multi-threaded runtime spin looking for work,
 //! which shows up as CPU per message at a fixed rate.
 
-use ably_async::bench_peer::{Fallible, run};
+use ably_async::bench_peer::{DriverPlacement, Fallible, run};
 use ably_tokio::Tokio;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Fallible<()> {
-    run::<Tokio>(std::env::args().skip(1).collect()).await
+    run::<Tokio>(std::env::args().skip(1).collect(), DriverPlacement::Spawned).await
 }

@@ -69,7 +69,7 @@ impl Runtime for Tokio {
             let handshake = tokio_tungstenite::client_async_tls_with_config(
                 url.as_str(),
                 tcp,
-                None,
+                Some(ws::config()),
                 Some(connector),
             );
             let (socket, _response) = timeout(handshake_timeout, handshake)

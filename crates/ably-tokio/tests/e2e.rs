@@ -99,3 +99,8 @@ fn new_outside_a_runtime_is_an_error() {
     let err = ably_tokio::Realtime::new(opts).expect_err("no runtime");
     assert_eq!(err.code(), 40000);
 }
+
+#[test]
+fn a_driver_polled_by_the_caller_runs_the_client() {
+    run(scenario::a_driver_polled_by_the_caller_runs_the_client::<Tokio>);
+}
