@@ -1,9 +1,11 @@
-//! The driver: one thread per client owning the
-//! [`Dispatcher`](ably_proto::adapter::Dispatcher) (the sans-IO client
-//! with its waiting callers, subscribers and snapshot) and the WebSocket.
-//! It runs the loop of `ably_proto::adapter` (see the crate docs for this
-//! adapter's version). Everything here is I/O plumbing; protocol
-//! decisions are the core's.
+//! The driver: one thread per client running the loop of
+//! `ably_proto::adapter` (see the crate docs for this adapter's version)
+//! over the [`Dispatcher`](ably_proto::adapter::Dispatcher) (the sans-IO
+//! client with its waiting callers, subscribers and snapshot) and the
+//! WebSocket. Both sit in [`State`], behind a lock that the thread holds
+//! for a turn and lets go of while it sleeps; a handle that finds the lock
+//! free takes a turn itself ([`Post`]). Everything here is I/O plumbing;
+//! protocol decisions are the core's.
 
 use std::io::ErrorKind;
 use std::net::{TcpStream as StdTcpStream, ToSocketAddrs};
