@@ -73,7 +73,8 @@ struct Driver<R: Runtime> {
     /// Cloned into helper tasks so that their results come back here.
     tx: UnboundedSender<Msg>,
     socket: Option<BoxSocket>,
-    /// The armed timer and the core deadline it is for.
+    /// The armed timer and the deadline it is for (the core's deadline or
+    /// an earlier one it has since moved from).
     timer: Option<(Instant, BoxFuture<()>)>,
     auth_callback: Option<AuthCallback>,
     http: ably_net::http::Agent,
@@ -138,9 +139,14 @@ impl<R: Runtime> Driver<R> {
     /// handles or helpers, a socket read, or the core's deadline; take
     /// whatever else is ready too, up to [`BATCH`] of each.
     async fn wait(&mut self) -> Wake {
+        // The timer is re-armed only for an earlier deadline. A later one
+        // (the idle timer, pushed back by every frame received, RTN23a)
+        // waits for the armed timer to fire and find nothing due, which
+        // spares a new timer per message.
         let deadline = self.dispatcher.poll_timeout();
-        if self.timer.as_ref().map(|(at, _)| *at) != deadline {
-            self.timer = deadline.map(|at| (at, self.runtime.sleep_until(self.clock.to_std(at))));
+        let armed = self.timer.as_ref().map(|(at, _)| *at);
+        if let Some(at) = deadline.filter(|at| armed.is_none_or(|armed| at < &armed)) {
+            self.timer = Some((at, self.runtime.sleep_until(self.clock.to_std(at))));
         }
         let mut wake = Wake::default();
         poll_fn(|cx| {
