@@ -561,9 +561,16 @@ impl Client {
 
     /// Encodes and sends a frame on the current transport.
     fn send(&mut self, pm: &ProtocolMessage) {
+        let encoded = codec::encode(pm, self.opts.format);
+        self.send_encoded(encoded);
+    }
+
+    /// Sends a frame [`send`](Self::send) has encoded (split so that a
+    /// frame borrowed from the client's own state needs no copy).
+    fn send_encoded(&mut self, encoded: Result<Vec<u8>, codec::CodecError>) {
         let Some(t) = &self.transport else { return };
         let generation = t.generation;
-        match codec::encode(pm, self.opts.format) {
+        match encoded {
             Ok(bytes) => self.outputs.push_back(Output::Send {
                 generation,
                 frame: Frame {
@@ -676,8 +683,8 @@ impl Client {
         }
         match self.state {
             ConnectionState::Connected => {
-                let frame = self.publish.send(out).clone();
-                self.send(&frame);
+                let encoded = codec::encode(self.publish.send(out), self.opts.format);
+                self.send_encoded(encoded);
             }
             ConnectionState::Initialized
             | ConnectionState::Connecting
