@@ -116,10 +116,11 @@ pub(crate) struct State {
     /// its wake-up is spent, so look at it as soon as they no longer wait.
     mail_held: bool,
     running: bool,
-    /// When the sleeping driver thread wakes by itself (`None`: only for
-    /// an event). A turn taken by a handle that brings the next deadline
-    /// earlier wakes it.
-    wakes_at: Option<Instant>,
+    /// The core's deadline the sleeping driver thread will wake for
+    /// (`None`: none). A turn taken by a handle that brings the core's
+    /// deadline earlier wakes it. Compared in the core's clock, exactly:
+    /// the sleep's timeout is rounded, the deadline itself is not.
+    sleeps_for: Option<ably_proto::client::Instant>,
 }
 
 /// How handles reach the driver: a turn of their own when the driver
@@ -190,7 +191,7 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
         more: false,
         mail_held: false,
         running: true,
-        wakes_at: None,
+        sleeps_for: None,
     }));
     let driver = Driver {
         poll,
@@ -275,7 +276,7 @@ impl Driver {
 impl State {
     /// Steps 2 to 4 of the loop, once the driver thread is awake.
     fn turn(&mut self) {
-        self.wakes_at = None;
+        self.sleeps_for = None;
         self.take_messages();
         self.read_socket();
         self.on_deadline();
@@ -310,7 +311,8 @@ impl State {
             .is_some_and(|c| c.blocked_since.is_some())
     }
 
-    /// How long the driver thread may sleep, noted in `wakes_at`.
+    /// How long the driver thread may sleep; notes the deadline in
+    /// `sleeps_for`.
     fn plan_sleep(&mut self) -> Option<Duration> {
         let look_again = self.more || (self.mail_held && !self.writes_wait());
         self.more = false;
@@ -319,7 +321,7 @@ impl State {
         } else {
             self.next_wait()
         };
-        self.wakes_at = timeout.map(|t| Instant::now() + t);
+        self.sleeps_for = self.dispatcher.poll_timeout();
         timeout
     }
 
@@ -332,8 +334,8 @@ impl State {
         if self.more || self.mail_held || !self.running || self.writes_wait() {
             return true;
         }
-        match (self.next_wait(), self.wakes_at) {
-            (Some(next), Some(at)) => Instant::now() + next < at,
+        match (self.dispatcher.poll_timeout(), self.sleeps_for) {
+            (Some(next), Some(planned)) => next < planned,
             (Some(_), None) => true,
             (None, _) => false,
         }
