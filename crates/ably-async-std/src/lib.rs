@@ -26,6 +26,10 @@
 //! `Rest::new` are not `async`: they check the options and spawn the
 //! client's driver task. Futures returned by the API are `Send`.
 //!
+//! [`sse::subscribe`] consumes Ably's SSE and HTTP streaming API where
+//! WebSocket is blocked, as `ably_blocking::sse` does, with the stream a
+//! `futures::Stream`; its reader is a thread of its own, not a task.
+//!
 //! # The driver task
 //!
 //! All of it lives in `ably-async`, written once for every async runtime:
@@ -52,6 +56,7 @@
 #![forbid(unsafe_code)]
 
 mod runtime;
+pub mod sse;
 
 pub use runtime::AsyncStd;
 

@@ -7,6 +7,7 @@
 use std::future::Future;
 
 use ably_async::testkit::{self as scenario, Kit};
+use ably_async_std::sse::SseOptions;
 use ably_async_std::{AsyncStd, Format};
 
 fn on_async_std<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
@@ -185,4 +186,69 @@ fn a_driver_polled_by_the_caller_runs_the_client_on_async_std() {
 #[test]
 fn a_driver_polled_by_the_caller_runs_the_client_on_smol() {
     on_smol(scenario::a_driver_polled_by_the_caller_runs_the_client::<AsyncStd>);
+}
+
+#[test]
+fn sse_messages_of_every_kind_arrive_on_async_std() {
+    on_async_std(scenario::sse_messages_of_every_kind_arrive::<AsyncStd>);
+}
+
+#[test]
+fn sse_messages_of_every_kind_arrive_on_smol() {
+    on_smol(scenario::sse_messages_of_every_kind_arrive::<AsyncStd>);
+}
+
+#[test]
+fn sse_presence_events_arrive_with_a_requested_token_on_async_std() {
+    on_async_std(scenario::sse_presence_events_arrive_with_a_requested_token::<AsyncStd>);
+}
+
+#[test]
+fn sse_presence_events_arrive_with_a_requested_token_on_smol() {
+    on_smol(scenario::sse_presence_events_arrive_with_a_requested_token::<AsyncStd>);
+}
+
+#[test]
+fn sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated_on_async_std() {
+    on_async_std(
+        scenario::sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated::<AsyncStd>,
+    );
+}
+
+#[test]
+fn sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated_on_smol() {
+    on_smol(
+        scenario::sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated::<AsyncStd>,
+    );
+}
+
+#[test]
+fn sse_a_refused_key_gives_its_error_on_async_std() {
+    on_async_std(scenario::sse_a_refused_key_gives_its_error::<AsyncStd>);
+}
+
+#[test]
+fn sse_a_refused_key_gives_its_error_on_smol() {
+    on_smol(scenario::sse_a_refused_key_gives_its_error::<AsyncStd>);
+}
+
+#[test]
+fn sse_a_token_expiring_mid_stream_ends_it_with_40142_on_async_std() {
+    on_async_std(scenario::sse_a_token_expiring_mid_stream_ends_it_with_40142::<AsyncStd>);
+}
+
+#[test]
+fn sse_a_token_expiring_mid_stream_ends_it_with_40142_on_smol() {
+    on_smol(scenario::sse_a_token_expiring_mid_stream_ends_it_with_40142::<AsyncStd>);
+}
+
+#[test]
+fn sse_subscribe_of_the_crate_runs_on_smol() {
+    on_smol(|kit| async move {
+        let opts = kit.options(Format::Json);
+        let stream = ably_async_std::sse::subscribe(&opts, ["named"], SseOptions::new())
+            .await
+            .expect("subscribes");
+        assert!(stream.ended().is_none());
+    });
 }

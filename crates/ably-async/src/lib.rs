@@ -6,7 +6,9 @@
 //! (`ably_tokio::Realtime` is `ably_async::Realtime<ably_tokio::Tokio>`).
 //! The API is `ably-blocking`'s with `async fn` where that crate blocks
 //! and [`Subscription`] a [`Stream`](futures_util::Stream) where that
-//! crate has an iterator; `docs/adapters.md` lists it.
+//! crate has an iterator; `docs/adapters.md` lists it. [`sse`] is the
+//! consumer of Ably's SSE and HTTP streaming API, for where WebSocket is
+//! blocked (`ably_blocking::sse` with `async fn` and a `Stream`).
 //!
 //! # Layers
 //!
@@ -15,7 +17,8 @@
 //!   that keeps operation ids, waiting callers, subscribers and the
 //!   snapshot around the sans-IO client core.
 //! - `ably-net` (I/O without a runtime): tungstenite messages to and from
-//!   frames, the ureq HTTP executor, the rustls configuration, the clock.
+//!   frames, the ureq HTTP executor, the rustls configuration, the clock,
+//!   and the SSE reader thread behind [`sse`].
 //! - This crate: the driver task and the handles, generic over
 //!   [`Runtime`] (spawn a task, run a closure on the blocking pool, sleep
 //!   until an instant, open a WebSocket).
@@ -68,6 +71,7 @@ mod options;
 mod realtime;
 mod rest;
 mod runtime;
+pub mod sse;
 mod subscription;
 #[cfg(feature = "testkit")]
 #[doc(hidden)]

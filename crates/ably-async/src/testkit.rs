@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ably_local::server::{BackgroundServer, Config};
+use futures_util::StreamExt;
 use futures_util::future::{Either, join, select};
 
+use crate::sse::{self, Received, SseOptions, SseStream, StreamFormat};
 use crate::{
     AuthResponse, ChannelOptions, ChannelState, CipherParams, ClientOptions, ConnectionState, Data,
     ErrorInfo, Format, HistoryParams, Message, PresenceAction, PresenceParams, PresenceQuery,
@@ -481,4 +483,198 @@ pub async fn a_driver_polled_by_the_caller_runs_the_client<R: Runtime>(kit: Kit)
     crate::until(&runtime, deadline, driver)
         .await
         .expect("the driver completes");
+}
+
+/// SSE options that retry soon after a drop.
+fn fast_sse() -> SseOptions {
+    SseOptions::new().retry_delay(Duration::from_millis(50))
+}
+
+/// The next event of an SSE stream.
+async fn next_event(stream: &mut SseStream) -> Received {
+    stream.recv_timeout(WAIT).await.expect("a stream event")
+}
+
+/// The next `n` messages of an SSE stream, as `channel/name`.
+async fn next_names(stream: &mut SseStream, n: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    for _ in 0..n {
+        let r = next_event(stream).await;
+        let name = r.message().and_then(|m| m.name.clone()).expect("a message");
+        names.push(format!("{}/{name}", r.channel));
+    }
+    names
+}
+
+/// Publishes messages named `names` (with text data) over REST.
+async fn publish_names<R: Runtime>(rest: &Rest<R>, channel: &str, names: &[&str]) {
+    let channel = rest.channels().get(channel);
+    for name in names {
+        channel
+            .publish(*name, format!("data of {name}"))
+            .await
+            .expect("publish");
+    }
+}
+
+/// The next event is the message `marker`, published last: nothing else
+/// was queued before it.
+async fn next_is_the_marker(stream: &mut SseStream) {
+    let got = next_event(stream).await;
+    assert_eq!(
+        got.message().and_then(|m| m.name.as_deref()),
+        Some("marker"),
+        "an unexpected event before the marker: {got:?}"
+    );
+}
+
+/// SSE: text, JSON and binary messages published over REST arrive with
+/// their kind, channel and event id, over both renderings; the JSON lines
+/// through a one-event buffer, read through `Stream`, so the reader
+/// thread waits for room (RSL4, RSL6).
+pub async fn sse_messages_of_every_kind_arrive<R: Runtime>(kit: Kit) {
+    let runtime = R::current().expect("runtime");
+    let rest = Rest::<R>::new(kit.options(Format::Json)).expect("rest");
+    for (format, options) in [
+        (StreamFormat::Sse, fast_sse()),
+        (StreamFormat::JsonLines, fast_sse().buffer(1)),
+    ] {
+        let channel = format!("sse-kinds-{format:?}");
+        let options = options.format(format);
+        let mut stream = sse::subscribe::<R>(&kit.options(Format::Json), [&channel], options)
+            .await
+            .expect("subscribes");
+        let sent = [
+            ("text", Data::from("hello")),
+            (
+                "json",
+                Data::from(serde_json::json!({"n": 1, "list": [1, 2]})),
+            ),
+            ("binary", Data::from(vec![0u8, 1, 2, 255])),
+        ];
+        let ch = rest.channels().get(&channel);
+        for (name, data) in &sent {
+            ch.publish(*name, data.clone()).await.expect("publish");
+        }
+        let mut last = None;
+        for (name, data) in &sent {
+            let r = match format {
+                StreamFormat::Sse => next_event(&mut stream).await,
+                StreamFormat::JsonLines => {
+                    let deadline = std::time::Instant::now() + WAIT;
+                    let item = crate::until(&runtime, deadline, StreamExt::next(&mut stream));
+                    item.await.expect("in time").expect("open").expect("event")
+                }
+            };
+            last = r.id.clone();
+            assert_eq!(r.channel, channel);
+            assert!(r.id.is_some(), "every message has an event id");
+            assert_eq!(r.decode_error, None);
+            let m = r.message().expect("a message");
+            assert_eq!(m.name.as_deref(), Some(*name));
+            assert_eq!(&m.data, data, "{name} over {format:?}");
+            assert_eq!(m.encoding, None);
+        }
+        assert_eq!(stream.last_event_id(), last, "the last id handed out");
+        assert!(stream.try_recv().is_none(), "nothing more");
+        assert!(stream.ended().is_none());
+    }
+}
+
+/// SSE: presence events arrive, on a stream opened with a token that
+/// `subscribe` requested with the key (`use_token_auth`; RSA4, RSA8,
+/// RTP2).
+pub async fn sse_presence_events_arrive_with_a_requested_token<R: Runtime>(kit: Kit) {
+    let opts = kit.options(Format::Json).use_token_auth(true);
+    let mut stream = sse::subscribe::<R>(&opts, ["sse-room"], fast_sse())
+        .await
+        .expect("subscribes");
+    let client = connected::<R>(kit.options(Format::MsgPack).client_id("ann")).await;
+    let presence = client.channels().get("sse-room").presence();
+    presence.enter("here").await.expect("enter");
+    let r = next_event(&mut stream).await;
+    let p = r.presence().expect("a presence event");
+    assert_eq!(r.channel, "sse-room");
+    assert_eq!(p.action, PresenceAction::Enter);
+    assert_eq!(p.client_id.as_deref(), Some("ann"));
+    assert_eq!(p.data, Data::from("here"));
+    presence.leave(Data::None).await.expect("leave");
+    let r = next_event(&mut stream).await;
+    assert_eq!(r.presence().map(|p| p.action), Some(PresenceAction::Leave));
+    client.close().await.expect("close");
+}
+
+/// SSE: the service drops the stream; the reader reconnects with the last
+/// event id and every message arrives once (each channel in order).
+pub async fn sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated<R: Runtime>(
+    kit: Kit,
+) {
+    let rest = Rest::<R>::new(kit.options(Format::Json)).expect("rest");
+    let mut stream = sse::subscribe::<R>(&kit.options(Format::Json), ["a", "b"], fast_sse())
+        .await
+        .expect("subscribes");
+    publish_names(&rest, "a", &["1", "2"]).await;
+    publish_names(&rest, "b", &["3"]).await;
+    assert_eq!(next_names(&mut stream, 3).await, ["a/1", "a/2", "b/3"]);
+    assert!(kit.drop_connections::<R>().await >= 1, "the stream dropped");
+    publish_names(&rest, "b", &["4"]).await;
+    publish_names(&rest, "a", &["5"]).await;
+    publish_names(&rest, "b", &["6", "marker"]).await;
+    let mut got = next_names(&mut stream, 3).await;
+    // Each channel in order; the two channels may interleave either way.
+    got.sort();
+    assert_eq!(got, ["a/5", "b/4", "b/6"]);
+    next_is_the_marker(&mut stream).await;
+}
+
+/// SSE: a key with the wrong secret is refused by `subscribe` with 40101,
+/// a channel list with a comma with 40010, options without credentials
+/// with 40106 (RSA4).
+pub async fn sse_a_refused_key_gives_its_error<R: Runtime>(kit: Kit) {
+    let good = kit.options(Format::Json);
+    let key = good.core().key.clone().expect("a key");
+    let (name, _) = key.split_once(':').expect("name:secret");
+    let mut wrong = good.clone();
+    wrong.core_mut().key = Some(format!("{name}:wrong-secret"));
+    let e = sse::subscribe::<R>(&wrong, ["a"], fast_sse())
+        .await
+        .expect_err("a wrong secret");
+    assert_eq!((e.code(), e.status_code()), (40101, Some(401)));
+    let e = sse::subscribe::<R>(&good, ["a,b"], fast_sse())
+        .await
+        .expect_err("a comma");
+    assert_eq!(e.code(), 40010);
+    let e = sse::subscribe::<R>(&kit.local(ClientOptions::default()), ["a"], fast_sse())
+        .await
+        .expect_err("no credentials");
+    assert_eq!(e.code(), 40106);
+}
+
+/// SSE: a token that expires mid-stream ends it with the service's 40142
+/// (not a retry): the error is the last item, then the `Stream` ends.
+pub async fn sse_a_token_expiring_mid_stream_ends_it_with_40142<R: Runtime>(kit: Kit) {
+    let rest = Rest::<R>::new(kit.options(Format::Json)).expect("rest");
+    let params = TokenParams {
+        ttl: Some(1_500),
+        ..TokenParams::default()
+    };
+    let token = rest
+        .auth()
+        .request_token(Some(params))
+        .await
+        .expect("token");
+    let opts = kit.local(ClientOptions::with_token(token.token));
+    let mut stream = sse::subscribe::<R>(&opts, ["t"], fast_sse())
+        .await
+        .expect("subscribes");
+    publish_names(&rest, "t", &["before"]).await;
+    assert_eq!(next_names(&mut stream, 1).await, ["t/before"]);
+    let e = stream.recv_timeout(WAIT).await.expect_err("the end");
+    assert_eq!((e.code(), e.status_code()), (40142, Some(401)));
+    assert_eq!(stream.recv().await.map_err(|e| e.code()).err(), Some(40142));
+    assert_eq!(stream.ended().map(|e| e.code()), Some(40142));
+    assert!(
+        stream.next().await.is_none(),
+        "the Stream ends after the error"
+    );
 }

@@ -9,7 +9,9 @@
 //! - [`clock`]: the [`Now`](ably_proto::client::Now) the core is fed, and
 //!   seeds and nonces from the operating system;
 //! - [`tls`]: the rustls crypto provider, installed once, and the client
-//!   configuration (webpki roots) of the async adapters' WebSockets.
+//!   configuration (webpki roots) of the async adapters' WebSockets;
+//! - [`sse`]: the reader of an SSE or HTTP stream subscription (ureq, on
+//!   a thread of its own), handing decoded events to the adapter's queue.
 //!
 //! Protocol decisions are the core's (`ably_proto::client`) and the
 //! driver bookkeeping is `ably_proto::adapter`; this crate decides nothing.
@@ -20,5 +22,6 @@
 pub mod bench_peer;
 pub mod clock;
 pub mod http;
+pub mod sse;
 pub mod tls;
 pub mod ws;

@@ -19,15 +19,18 @@
 //! # The API
 //!
 //! The same as `ably-blocking`'s (`docs/adapters.md` has the table), with
-//! `async fn` where that crate blocks and a
-//! [`Subscription`] implementing `futures::Stream` (with
-//! `recv()`, `next()`, `recv_timeout()`, `try_recv()`) where that crate
-//! has an iterator. `Realtime::new` and `Rest::new` are not `async`: they
-//! check the options and spawn the client's driver task on the current
-//! tokio runtime (an error 40000 outside one; `with_runtime` takes a
-//! [`Tokio`] made from any `Handle`). The runtime needs its I/O and time
-//! drivers (`enable_all`, as `#[tokio::main]` has). Futures returned by
-//! the API are `Send`.
+//! `async fn` where that crate blocks and a [`Subscription`] implementing
+//! `futures::Stream` (with `recv()`, `next()`, `recv_timeout()`,
+//! `try_recv()`) where that crate has an iterator. `Realtime::new` and
+//! `Rest::new` are not `async`: they check the options and spawn the
+//! client's driver task on the current tokio runtime (an error 40000
+//! outside one; `with_runtime` takes a [`Tokio`] made from any `Handle`).
+//! The runtime needs its I/O and time drivers (`enable_all`, as
+//! `#[tokio::main]` has). Futures returned by the API are `Send`.
+//!
+//! [`sse::subscribe`] consumes Ably's SSE and HTTP streaming API where
+//! WebSocket is blocked, as `ably_blocking::sse` does, with the stream a
+//! `futures::Stream`; its reader is a thread of its own, not a task.
 //!
 //! # The driver task
 //!
@@ -47,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 mod runtime;
+pub mod sse;
 
 pub use runtime::Tokio;
 

@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use ably_async::testkit::{self as scenario, Kit};
-use ably_tokio::{Format, Tokio};
+use ably_tokio::{Format, Tokio, sse};
 
 fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
     let kit = Kit::start();
@@ -103,4 +103,52 @@ fn new_outside_a_runtime_is_an_error() {
 #[test]
 fn a_driver_polled_by_the_caller_runs_the_client() {
     run(scenario::a_driver_polled_by_the_caller_runs_the_client::<Tokio>);
+}
+
+#[test]
+fn sse_messages_of_every_kind_arrive() {
+    run(scenario::sse_messages_of_every_kind_arrive::<Tokio>);
+}
+
+#[test]
+fn sse_presence_events_arrive_with_a_requested_token() {
+    run(scenario::sse_presence_events_arrive_with_a_requested_token::<Tokio>);
+}
+
+#[test]
+fn sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated() {
+    run(scenario::sse_a_drop_by_the_service_is_resumed_with_nothing_lost_or_repeated::<Tokio>);
+}
+
+#[test]
+fn sse_a_refused_key_gives_its_error() {
+    run(scenario::sse_a_refused_key_gives_its_error::<Tokio>);
+}
+
+#[test]
+fn sse_a_token_expiring_mid_stream_ends_it_with_40142() {
+    run(scenario::sse_a_token_expiring_mid_stream_ends_it_with_40142::<Tokio>);
+}
+
+#[test]
+fn sse_subscribe_of_the_crate_runs_on_tokio() {
+    run(|kit| async move {
+        let opts = kit.options(Format::Json);
+        let subscribe = ably_tokio::sse::subscribe(&opts, ["named"], sse::SseOptions::new());
+        let stream = sendable(subscribe).await.expect("subscribes");
+        assert!(stream.ended().is_none());
+    });
+}
+
+#[test]
+fn sse_subscribe_outside_a_runtime_is_an_error() {
+    let opts = ably_tokio::ClientOptions::new("appId.keyId:secret");
+    let subscribe = ably_tokio::sse::subscribe(&opts, ["a"], sse::SseOptions::new());
+    let err = futures_executor::block_on(subscribe).expect_err("no runtime");
+    assert_eq!(err.code(), 40000);
+}
+
+/// The futures of the API are `Send`: this only compiles with one.
+fn sendable<F: Future + Send>(future: F) -> F {
+    future
 }

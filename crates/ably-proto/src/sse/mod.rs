@@ -11,7 +11,12 @@
 //! - [`stream_url`]: the request URL with `v`, `channels`, `key` or
 //!   `accessToken`, `lastEvent` or `rewind`, `heartbeats`;
 //! - [`SseSession`]: a subscription across reconnections: the request to
-//!   make, the last event id to resume from, and when to retry or stop.
+//!   make, the last event id to resume from, and when to retry or stop;
+//! - for the adapters' `sse::subscribe`: [`SseOptions`] (the builder they
+//!   all re-export), [`stream_auth`] (which credentials their options
+//!   give, or whether a token must be requested first) and [`Delivered`]
+//!   (what their stream has handed out: the id to continue from, and the
+//!   error that ended it). The reader itself is `ably_net::sse`.
 //!
 //! An adapter drives a session like this:
 //!
@@ -44,16 +49,23 @@
 //! # Ok::<(), ably_proto::ErrorInfo>(())
 //! ```
 
+mod credentials;
+mod delivered;
 mod event;
 #[doc(hidden)]
 pub mod fuzz;
 mod lines;
+mod options;
 mod parser;
 mod session;
 mod url;
 
+pub use credentials::stream_auth;
+pub use delivered::Delivered;
+
 pub use event::{Ciphers, Decoded, Item, RawData, RawEvent, Received, decode_event};
 pub use lines::{LineItem, LinesParser};
+pub use options::SseOptions;
 pub use parser::{DEFAULT_MAX_EVENT, DEFAULT_MAX_LINE, SseEvent, SseItem, SseParser};
 pub use session::{
     DEFAULT_GIVE_UP_AFTER, DEFAULT_IDLE_TIMEOUT, DEFAULT_RETRY_DELAY, Next, SessionConfig,
