@@ -36,6 +36,12 @@ pub(super) trait FrameReader<'a> {
     fn opt_string(&mut self) -> Option<Option<String>>;
     /// A payload: string, binary, nil; other values through serde.
     fn data(&mut self) -> Option<Data>;
+    /// A payload whose `encoding` so far ends in `base64`: a string that is
+    /// valid base64 comes back decoded, with `true` (saving a copy of the
+    /// text); anything else as [`Self::data`] reads it, with `false`.
+    fn data_base64(&mut self) -> Option<(Data, bool)> {
+        Some((self.data()?, false))
+    }
     /// The next value decoded by serde.
     fn serde<T: DeserializeOwned>(&mut self) -> Option<T>;
     /// Skips the next value.
@@ -145,6 +151,25 @@ pub(super) fn protocol_message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Prot
     Some(pm)
 }
 
+/// A payload. Binary data that travels as base64 text (a string whose
+/// encoding, as read so far, ends in `base64`) is decoded here and the step
+/// dropped, as `unwrap_base64` would do after the decode (RSL6).
+fn data<'a, R: FrameReader<'a>>(r: &mut R, encoding: &mut Option<String>) -> Option<Data> {
+    let rest = match encoding.as_deref().and_then(|e| e.strip_suffix("base64")) {
+        Some("") => None,
+        Some(head) => match head.strip_suffix('/') {
+            Some(rest) => Some(rest),
+            None => return r.data(),
+        },
+        None => return r.data(),
+    };
+    let (data, decoded) = r.data_base64()?;
+    if decoded {
+        *encoding = rest.map(str::to_owned);
+    }
+    Some(data)
+}
+
 fn message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Message> {
     let mut m = Message::default();
     let mut seen = 0u64;
@@ -177,7 +202,7 @@ fn message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Message> {
             }
             b"data" => {
                 first(&mut seen, 6)?;
-                m.data = r.data()?;
+                m.data = data(r, &mut m.encoding)?;
             }
             b"extras" => {
                 first(&mut seen, 7)?;
@@ -237,7 +262,7 @@ fn presence<'a, R: FrameReader<'a>>(r: &mut R) -> Option<PresenceMessage> {
             }
             b"data" => {
                 first(&mut seen, 5)?;
-                p.data = r.data()?;
+                p.data = data(r, &mut p.encoding)?;
             }
             b"extras" => {
                 first(&mut seen, 6)?;

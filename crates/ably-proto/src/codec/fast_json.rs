@@ -3,9 +3,11 @@
 //! anything else (an escaped key, a float, an unusual value) gives up so
 //! that serde_json decides.
 
+use base64::Engine as _;
 use serde::de::DeserializeOwned;
 
 use super::fast::FrameReader;
+use crate::encoding::BASE64;
 use crate::wire::{Data, ProtocolMessage};
 
 /// How deep [`Reader::skip_value`] follows nesting before giving up; serde
@@ -53,41 +55,45 @@ impl<'a> Reader<'a> {
         (self.bytes().get(self.pos..end)? == word.as_bytes()).then(|| self.pos = end)
     }
 
-    /// A string without escapes or control characters, as a slice of the
-    /// text (so it is valid UTF-8 and ends on a character boundary).
-    fn string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.pos;
-        let rest = &self.bytes()[start..];
-        let len = find_special(rest)?;
-        if rest[len] != b'"' {
-            return None; // an escape or a control character: serde decides
-        }
-        self.pos = start + len + 1;
-        self.text.get(start..start + len)
-    }
-
     /// A string value, unescaping it if needed: the common escapes and
     /// `\uXXXX` (with surrogate pairs). A control character or a bad
     /// escape gives up, so that serde reports the error.
     fn string_owned(&mut self) -> Option<String> {
         self.eat(b'"')?;
         let b = self.bytes();
-        let mut out = String::new();
-        let mut from = self.pos;
+        let start = self.pos;
+        let len = find_special(b.get(start..)?)?;
+        if b[start + len] == b'"' {
+            // The common case, no escapes: one search, one copy.
+            self.pos = start + len + 1;
+            return self.text.get(start..start + len).map(str::to_owned);
+        }
+        // Room for a short string up front, so that the escapes of a small
+        // JSON text do not regrow the buffer again and again.
+        let mut out = String::with_capacity(len + 64);
+        let mut at = start + len;
+        out.push_str(self.text.get(start..at)?);
         loop {
-            let len = find_special(b.get(from..)?)?;
-            let at = from + len;
-            out.push_str(self.text.get(from..at)?);
             match b[at] {
                 b'"' => {
                     self.pos = at + 1;
                     return Some(out);
                 }
                 b'\\' => {
-                    let (c, used) = unescape(b.get(at + 1..)?)?;
-                    out.push(c);
-                    from = at + 1 + used;
+                    let from = match *b.get(at + 1)? {
+                        // The usual escape of JSON text in JSON, first.
+                        b'"' => {
+                            out.push('"');
+                            at + 2
+                        }
+                        _ => {
+                            let (c, used) = unescape(b.get(at + 1..)?)?;
+                            out.push(c);
+                            at + 1 + used
+                        }
+                    };
+                    at = from + find_special(b.get(from..)?)?;
+                    out.push_str(self.text.get(from..at)?);
                 }
                 _ => return None, // a raw control character
             }
@@ -155,8 +161,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The position of the first `"`, `\` or control character, eight bytes at
-/// a time (the usual zero-byte bit tricks on a `u64`).
 /// The character of the escape after a backslash, and how many bytes it
 /// used; `None` if it is not a JSON escape.
 fn unescape(s: &[u8]) -> Option<(char, usize)> {
@@ -199,31 +203,55 @@ fn unescape(s: &[u8]) -> Option<(char, usize)> {
     })
 }
 
+/// The position of the first `"`, `\` or control character (below 0x20).
+///
+/// The first 32 bytes are tested eight at a time (the usual zero-byte bit
+/// tricks on a `u64`), which ends most strings: keys, ids, names. Past
+/// that, the quote or backslash is found with `memchr2` (SIMD where the CPU
+/// has it) and the bytes before it are checked for control characters in
+/// one branch-free pass, which the compiler vectorises. The text is a
+/// `&str` already, so nothing here needs to look at UTF-8.
+#[inline]
 fn find_special(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v;
     let mut i = 0;
-    while let Some(chunk) = s.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let quote = zero_byte(x ^ (LO * u64::from(b'"')));
-        let backslash = zero_byte(x ^ (LO * u64::from(b'\\')));
-        let control = x.wrapping_sub(LO * 0x20) & !x;
-        let found = (quote | backslash | control) & HI;
-        if found != 0 {
-            // A borrow can only flag bytes above a real match, so the
-            // lowest flagged byte is the first special one.
-            return Some(i + (found.trailing_zeros() / 8) as usize);
+    while i < 32 {
+        let Some(chunk) = s.get(i..i + 8) else { break };
+        if let Some(at) = special_in_word(chunk) {
+            return Some(i + at);
         }
         i += 8;
     }
-    let tail = s.get(i..)?;
-    let at = tail
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    Some(i + at)
+    find_special_long(s, i)
+}
+
+/// [`find_special`] past `from`, for long strings and the end of the text.
+#[inline(never)]
+fn find_special_long(s: &[u8], from: usize) -> Option<usize> {
+    let rest = s.get(from..)?;
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let span = &rest[..end];
+    if span.iter().fold(u8::MAX, |low, &c| low.min(c)) < 0x20 {
+        return span.iter().position(|&c| c < 0x20).map(|at| from + at);
+    }
+    (end < rest.len()).then_some(from + end)
+}
+
+/// The position of the first special byte (see [`find_special`]) among
+/// eight.
+fn special_in_word(chunk: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(chunk);
+    let x = u64::from_le_bytes(word);
+    let quote = zero_byte(x ^ (LO * u64::from(b'"')));
+    let backslash = zero_byte(x ^ (LO * u64::from(b'\\')));
+    let control = x.wrapping_sub(LO * 0x20) & !x;
+    let found = (quote | backslash | control) & HI;
+    // A borrow can only flag bytes above a real match, so the lowest
+    // flagged byte is the first special one.
+    (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
 }
 
 impl<'a> FrameReader<'a> for Reader<'a> {
@@ -238,17 +266,32 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 
     fn map_next_key(&mut self, seq: &mut Seq) -> Option<Option<&'a [u8]>> {
-        if self.peek()? == b'}' {
+        let mut c = self.peek()?;
+        if c == b'}' {
             self.pos += 1;
             return Some(None);
         }
         if !seq.first {
-            self.eat(b',')?;
+            if c != b',' {
+                return None;
+            }
+            self.pos += 1;
+            c = self.peek()?;
         }
         seq.first = false;
-        let key = self.string()?;
+        if c != b'"' {
+            return None;
+        }
+        // Keys are compared as bytes, so they need no `&str` slice.
+        let b = self.bytes();
+        let start = self.pos + 1;
+        let end = start + find_special(b.get(start..)?)?;
+        if b[end] != b'"' {
+            return None; // an escaped key: serde decides
+        }
+        self.pos = end + 1;
         self.eat(b':')?;
-        Some(Some(key.as_bytes()))
+        Some(Some(&b[start..end]))
     }
 
     fn list_begin_or_nil(&mut self) -> Option<Seq> {
@@ -286,28 +329,38 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     fn int(&mut self) -> Option<i128> {
         self.ws();
         let b = self.bytes();
-        let start = self.pos;
         let negative = b.get(self.pos) == Some(&b'-');
-        if negative {
-            self.pos += 1;
-        }
-        let digits_start = self.pos;
-        let mut value: i128 = 0;
-        while let Some(&c) = b.get(self.pos) {
-            if !c.is_ascii_digit() {
+        let digits_start = self.pos + usize::from(negative);
+        let digits = b.get(digits_start..)?;
+        // Up to 19 digits fit a `u64`, which is cheaper than `i128`
+        // arithmetic; 38 digits always fit an `i128`.
+        let mut count = 0;
+        let mut small = 0u64;
+        while let Some(d) = digits.get(count).map(|c| c.wrapping_sub(b'0')) {
+            if d > 9 {
                 break;
             }
-            value = value.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
-            self.pos += 1;
+            if count < 19 {
+                small = small * 10 + u64::from(d);
+            }
+            count += 1;
         }
-        let digits = self.pos - digits_start;
-        if digits == 0 || digits > 38 || (digits > 1 && b[digits_start] == b'0') {
-            self.pos = start;
+        if count == 0 || count > 38 || (count > 1 && digits[0] == b'0') {
             return None;
         }
-        if matches!(b.get(self.pos), Some(b'.' | b'e' | b'E')) {
+        let end = digits_start + count;
+        if matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
             return None;
         }
+        let value = if count <= 19 {
+            i128::from(small)
+        } else {
+            let digits = &digits[..count];
+            digits
+                .iter()
+                .fold(0i128, |v, &c| v * 10 + i128::from(c - b'0'))
+        };
+        self.pos = end;
         Some(if negative { -value } else { value })
     }
 
@@ -327,6 +380,28 @@ impl<'a> FrameReader<'a> for Reader<'a> {
             b'"' => self.string_owned().map(Data::String),
             _ => self.serde(),
         }
+    }
+
+    fn data_base64(&mut self) -> Option<(Data, bool)> {
+        if self.peek()? == b'"' {
+            // Base64 text has no escapes, and the decoder refuses control
+            // characters, so the closing quote is all there is to find; the
+            // text is decoded straight from the frame.
+            let start = self.pos + 1;
+            let b = self.bytes();
+            if let Some(len) = memchr::memchr2(b'"', b'\\', b.get(start..)?) {
+                let end = start + len;
+                if b[end] == b'"' {
+                    if let Ok(bytes) = BASE64.decode(&b[start..end]) {
+                        self.pos = end + 1;
+                        return Some((Data::Binary(bytes.into()), true));
+                    }
+                }
+            }
+        }
+        // Anything else, including text that is not base64, is left for
+        // the payload decoder to report.
+        Some((self.data()?, false))
     }
 
     fn serde<T: DeserializeOwned>(&mut self) -> Option<T> {
@@ -358,7 +433,12 @@ pub(super) fn protocol_message(text: &str) -> Option<ProtocolMessage> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
     use super::find_special;
+    use crate::codec::{self, Format};
 
     #[test]
     fn escaped_strings_read_like_serde() {
@@ -407,6 +487,116 @@ mod tests {
                         assert_eq!(find_special(&s), naive(&s), "{s:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// A piece of a JSON string literal's body: plain text (ASCII or not,
+    /// short or long enough for the `memchr2` path), an escape, or
+    /// something JSON refuses (a raw control character, a bad escape).
+    fn piece() -> impl Strategy<Value = String> {
+        let plain = |s: String| {
+            s.chars()
+                .filter(|&c| c >= ' ' && c != '"' && c != '\\')
+                .collect()
+        };
+        prop_oneof![
+            4 => "[a-zA-Z0-9 +/=]{0,80}",
+            2 => any::<String>().prop_map(plain),
+            1 => "[é€😀a]{1,40}",
+            3 => prop::sample::select(vec![
+                r#"\""#, r"\\", r"\/", r"\b", r"\f", r"\n", r"\r", r"\t",
+                r"\u00e9", r"\u20AC", r"\ud83d\ude00", r"\u0000",
+            ])
+            .prop_map(str::to_owned),
+            1 => any::<u16>().prop_map(|u| format!("\\u{u:04x}")),
+            1 => prop::sample::select(vec!["\u{1}", "\n", "\u{1f}", r"\x", r"\u12g4", r"\ud800x"])
+                .prop_map(str::to_owned),
+        ]
+    }
+
+    /// The bytes and the encoding a frame's message should decode to.
+    type Expected = Option<(Vec<u8>, Option<String>)>;
+
+    /// A message frame whose data is base64 text, possibly damaged, with
+    /// `encoding` before or after `data`; and, when the text is intact and
+    /// the encoding ends in `base64`, the bytes and encoding expected.
+    fn base64_frame() -> impl Strategy<Value = (String, Expected)> {
+        let damage = prop::sample::select(vec!["", "", "!", "=", "A", "==", r"\/", r"\u0041", " "]);
+        let encoding = prop::sample::select(vec![
+            ("base64", Some(None)),
+            ("utf-8/base64", Some(Some("utf-8"))),
+            ("/base64", Some(Some(""))),
+            ("base64/base64", Some(Some("base64"))),
+            ("xbase64", None),
+            ("base64/utf-8", None),
+        ]);
+        (
+            vec(any::<u8>(), 0..2000),
+            any::<prop::sample::Index>(),
+            damage,
+            encoding,
+            any::<bool>(),
+        )
+            .prop_map(|(bytes, at, damage, (encoding, rest), data_first)| {
+                let mut text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                text.insert_str(at.index(text.len() + 1), damage);
+                let data = format!(r#""data":"{text}""#);
+                let enc = format!(r#""encoding":"{encoding}""#);
+                let (a, b) = if data_first { (data, enc) } else { (enc, data) };
+                let frame =
+                    format!(r#"{{"action":15,"channel":"c","messages":[{{"name":"n",{a},{b}}}]}}"#);
+                let expected = rest
+                    .filter(|_| damage.is_empty())
+                    .map(|rest| (bytes, rest.map(str::to_owned)));
+                (frame, expected)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0xab1e),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// Any string literal, with or without escapes and non-ASCII text,
+        /// reads as serde_json reads it, or is left to serde when serde
+        /// refuses it.
+        #[test]
+        fn any_string_reads_like_serde(pieces in vec(piece(), 0..8)) {
+            let text = format!("\"{}\"", pieces.concat());
+            let mut r = super::Reader { text: &text, pos: 0 };
+            let ours = r.string_owned();
+            let theirs = serde_json::from_str::<String>(&text).ok();
+            prop_assert_eq!(&ours, &theirs);
+            if ours.is_some() {
+                prop_assert_eq!(r.pos, text.len());
+            }
+        }
+
+        /// `find_special` finds the first quote, backslash or control
+        /// character at any position of texts up to 200 bytes.
+        #[test]
+        fn find_special_matches_a_plain_scan_anywhere(
+            s in vec(prop_oneof![8 => 0x20u8..=0xff, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20], 0..200)
+        ) {
+            let naive = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(find_special(&s), naive);
+        }
+
+        /// Base64 data decoded straight from the frame (RSL6, binary in
+        /// JSON) gives the frame serde gives, damaged text and all.
+        #[test]
+        fn base64_data_reads_like_serde((frame, expected) in base64_frame()) {
+            let fast = codec::decode_protocol_message(frame.as_bytes(), Format::Json);
+            let slow = codec::decode_json_via_serde(frame.as_bytes());
+            prop_assert_eq!(fast.as_ref().ok(), slow.as_ref().ok());
+            let pm = fast.map_err(|e| TestCaseError::fail(format!("{e}: {frame}")))?;
+            if let Some((bytes, encoding)) = expected {
+                prop_assert_eq!(&pm.messages[0].data, &crate::Data::Binary(bytes.into()));
+                prop_assert_eq!(&pm.messages[0].encoding, &encoding);
             }
         }
     }

@@ -3,10 +3,11 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::encoding::BASE64;
 
 /// The `data` of a Message or PresenceMessage.
 ///
