@@ -43,7 +43,8 @@
 //! This crate is the [`Runtime`](ably_async::Runtime) for async-std:
 //! `async_std::task::spawn` and `spawn_blocking`, async-io's `Timer`,
 //! and WebSockets by async-tungstenite over `async_std::net::TcpStream`
-//! (TLS by futures-rustls with the webpki roots).
+//! (TLS by futures-rustls with the webpki roots and the options' extra
+//! roots).
 //!
 //! # smol and other executors
 //!

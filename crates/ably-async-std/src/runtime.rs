@@ -1,8 +1,10 @@
 //! [`AsyncStd`]: the [`Runtime`] of async-std.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_net::tls::ClientConfig;
 use ably_net::ws;
 use ably_proto::ErrorInfo;
 use async_std::future::timeout;
@@ -41,6 +43,7 @@ impl Runtime for AsyncStd {
     fn connect(
         &self,
         url: String,
+        tls: Arc<ClientConfig>,
         open_timeout: Duration,
         handshake_timeout: Duration,
     ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
@@ -52,19 +55,24 @@ impl Runtime for AsyncStd {
                 .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
                 .map_err(|e| fail(&e))?;
             let _ = tcp.set_nodelay(true);
-            timeout(handshake_timeout, handshake(url, host, tcp))
+            timeout(handshake_timeout, handshake(url, host, tls, tcp))
                 .await
                 .map_err(|_| fail(&format!("no handshake in {handshake_timeout:?}")))?
         })
     }
 }
 
-/// TLS (by rustls, for `wss://`) and the WebSocket handshake.
-async fn handshake(url: String, host: String, tcp: TcpStream) -> Result<BoxSocket, ErrorInfo> {
+/// TLS (by rustls with `tls`, for `wss://`) and the WebSocket handshake.
+async fn handshake(
+    url: String,
+    host: String,
+    tls: Arc<ClientConfig>,
+    tcp: TcpStream,
+) -> Result<BoxSocket, ErrorInfo> {
     let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
     if url.starts_with("wss:") {
         let name = ServerName::try_from(host).map_err(|e| fail(&e))?;
-        let tls = TlsConnector::from(ably_net::tls::client_config())
+        let tls = TlsConnector::from(tls)
             .connect(name, tcp)
             .await
             .map_err(|e| fail(&e))?;

@@ -9,6 +9,7 @@ use std::future::Future;
 use ably_async::testkit::{self as scenario, Kit};
 use ably_async_std::sse::SseOptions;
 use ably_async_std::{AsyncStd, Format};
+use ably_local::tls::TlsIdentity;
 
 fn on_async_std<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
     let kit = Kit::start();
@@ -18,6 +19,12 @@ fn on_async_std<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
 fn on_smol<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
     let kit = Kit::start();
     smol::block_on(scenario(kit.clone()));
+}
+
+/// A kit serving TLS with a certificate of a new private CA.
+fn tls_kit() -> Kit {
+    let (identity, root) = private_ca();
+    Kit::start_tls(identity, root)
 }
 
 #[test]
@@ -179,6 +186,38 @@ fn tls_to_a_plain_service_fails_with_80000_on_smol() {
 }
 
 #[test]
+fn wss_and_https_with_an_extra_root_on_async_std() {
+    let kit = tls_kit();
+    async_std::task::block_on(scenario::wss_and_https_with_an_extra_root::<AsyncStd>(
+        kit.clone(),
+    ));
+}
+
+#[test]
+fn wss_and_https_with_an_extra_root_on_smol() {
+    let kit = tls_kit();
+    smol::block_on(scenario::wss_and_https_with_an_extra_root::<AsyncStd>(
+        kit.clone(),
+    ));
+}
+
+#[test]
+fn wss_without_the_root_fails_with_80000_unknown_issuer_on_async_std() {
+    let kit = tls_kit();
+    async_std::task::block_on(
+        scenario::wss_without_the_root_fails_with_80000_unknown_issuer::<AsyncStd>(kit.clone()),
+    );
+}
+
+#[test]
+fn wss_without_the_root_fails_with_80000_unknown_issuer_on_smol() {
+    let kit = tls_kit();
+    smol::block_on(
+        scenario::wss_without_the_root_fails_with_80000_unknown_issuer::<AsyncStd>(kit.clone()),
+    );
+}
+
+#[test]
 fn a_driver_polled_by_the_caller_runs_the_client_on_async_std() {
     on_async_std(scenario::a_driver_polled_by_the_caller_runs_the_client::<AsyncStd>);
 }
@@ -251,4 +290,25 @@ fn sse_subscribe_of_the_crate_runs_on_smol() {
             .expect("subscribes");
         assert!(stream.ended().is_none());
     });
+}
+
+/// A private CA and a certificate it signed for `localhost` and
+/// `127.0.0.1`: what ably-local serves, and the CA's certificate (DER).
+fn private_ca() -> (TlsIdentity, Vec<u8>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "ably-local test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    let identity = TlsIdentity {
+        cert_chain_pem: leaf.pem().into_bytes(),
+        key_pem: key.serialize_pem().into_bytes(),
+    };
+    (identity, ca.der().to_vec())
 }

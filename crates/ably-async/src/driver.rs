@@ -78,6 +78,9 @@ struct Driver<R: Runtime> {
     timer: Option<(Instant, BoxFuture<()>)>,
     auth_callback: Option<AuthCallback>,
     http: ably_net::http::Agent,
+    /// The rustls configuration of `wss://` connections (the options'
+    /// roots).
+    tls: Arc<ably_net::tls::ClientConfig>,
     runtime: Arc<R>,
     running: bool,
 }
@@ -99,10 +102,15 @@ pub(crate) fn start<R: Runtime>(
 ) -> Result<Started, ErrorInfo> {
     let clock = Clock::new();
     let client = Client::new(opts.core.clone(), os_seed(), clock.now())?;
+    let trust = ably_net::tls::Trust::with_extra_roots(&opts.tls_root_certificates)?;
     let dispatcher = Dispatcher::new(client);
     let shared = dispatcher.snapshot();
     let (tx, rx) = unbounded();
-    let http = ably_net::http::agent(opts.core.http_open_timeout, opts.core.http_request_timeout);
+    let http = ably_net::http::agent(
+        opts.core.http_open_timeout,
+        opts.core.http_request_timeout,
+        &trust,
+    );
     let driver = Driver {
         dispatcher,
         clock,
@@ -112,6 +120,7 @@ pub(crate) fn start<R: Runtime>(
         timer: None,
         auth_callback: opts.auth_callback.clone(),
         http,
+        tls: trust.client_config(),
         runtime: runtime.clone(),
         running: true,
     };
@@ -298,7 +307,8 @@ impl<R: Runtime> Driver<R> {
                     let tx = self.tx.clone();
                     let opts = self.dispatcher.client().options();
                     let (open, handshake) = (opts.http_open_timeout, opts.realtime_request_timeout);
-                    let connecting = self.runtime.connect(url, open, handshake);
+                    let tls = self.tls.clone();
+                    let connecting = self.runtime.connect(url, tls, open, handshake);
                     self.runtime.spawn(Box::pin(async move {
                         let result = connecting.await;
                         let _ = tx.unbounded_send(Msg::Opened(generation, result));

@@ -3,8 +3,10 @@
 
 use std::future::Future;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ably_net::tls::ClientConfig;
 use ably_proto::ErrorInfo;
 use futures_util::future::{Either, select};
 use futures_util::{Sink, Stream};
@@ -51,13 +53,15 @@ pub trait Runtime: Send + Sync + 'static {
     fn sleep_until(&self, at: Instant) -> BoxFuture<()>;
 
     /// Opens a WebSocket to a `ws://` or `wss://` URL (TLS by rustls with
-    /// [`ably_net::tls::client_config`]): TCP within `open_timeout`, then
-    /// the TLS and WebSocket handshakes within `handshake_timeout`.
-    /// Failures are 80000 errors (see [`ably_net::ws::connect_failed`]).
-    /// The driver polls this future in a task of its own.
+    /// `tls`, the client's [`Trust`](ably_net::tls::Trust)): TCP within
+    /// `open_timeout`, then the TLS and WebSocket handshakes within
+    /// `handshake_timeout`. Failures are 80000 errors (see
+    /// [`ably_net::ws::connect_failed`]). The driver polls this future in
+    /// a task of its own.
     fn connect(
         &self,
         url: String,
+        tls: Arc<ClientConfig>,
         open_timeout: Duration,
         handshake_timeout: Duration,
     ) -> BoxFuture<Result<BoxSocket, ErrorInfo>>;
@@ -92,7 +96,6 @@ pub async fn until<F: Future>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::sync::Arc;
 
     /// A runtime made of threads, enough for the unit tests: tasks and
     /// blocking jobs get a thread each, a sleep is a thread that sleeps.
@@ -125,6 +128,7 @@ pub(crate) mod tests {
         fn connect(
             &self,
             _: String,
+            _: Arc<ClientConfig>,
             _: Duration,
             _: Duration,
         ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {

@@ -93,7 +93,8 @@ pub async fn subscribe<R: Runtime>(
         tx,
         opened: Some(opened),
     };
-    let stop = ably_net::sse::start(session, &options.core, outlet)?;
+    let trust = ably_net::tls::Trust::with_extra_roots(&options.tls_root_certificates)?;
+    let stop = ably_net::sse::start(session, &options.core, &trust, outlet)?;
     match opened_rx.await {
         Ok(Ok(())) => Ok(SseStream {
             rx,

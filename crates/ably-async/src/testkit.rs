@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ably_local::server::{BackgroundServer, Config};
+use ably_local::tls::TlsIdentity;
 use futures_util::StreamExt;
 use futures_util::future::{Either, join, select};
 
@@ -27,6 +28,9 @@ pub const WAIT: Duration = Duration::from_secs(20);
 #[derive(Clone)]
 pub struct Kit {
     server: Arc<BackgroundServer>,
+    /// The root (DER) that the service's certificate chains to, when it
+    /// serves TLS.
+    tls_root: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Kit {
@@ -43,14 +47,38 @@ impl Kit {
         let server = BackgroundServer::start(Config::default()).expect("ably-local starts");
         Kit {
             server: Arc::new(server),
+            tls_root: None,
         }
     }
 
-    /// `opts` pointed at the service.
+    /// Starts ably-local serving HTTPS and WSS with `identity`, a
+    /// certificate for `localhost` that chains to `root` (DER). Call it
+    /// outside any async runtime.
+    pub fn start_tls(identity: TlsIdentity, root: Vec<u8>) -> Kit {
+        let config = Config {
+            tls: Some(identity),
+            ..Config::default()
+        };
+        let server = BackgroundServer::start(config).expect("ably-local starts");
+        Kit {
+            server: Arc::new(server),
+            tls_root: Some(root),
+        }
+    }
+
+    /// `opts` pointed at the service: `127.0.0.1` without TLS; with TLS,
+    /// `localhost` (a name its certificate has) and its root among the
+    /// trusted ones.
     pub fn local(&self, opts: ClientOptions) -> ClientOptions {
-        opts.endpoint("127.0.0.1")
-            .port(self.server.addr().port())
-            .tls(false)
+        let port = self.server.addr().port();
+        match &self.tls_root {
+            None => opts.endpoint("127.0.0.1").port(port).tls(false),
+            Some(root) => opts
+                .endpoint("localhost")
+                .port(port)
+                .tls(true)
+                .tls_root_certificates(vec![root.clone()]),
+        }
     }
 
     /// Options with the service's key, in `format`.
@@ -446,6 +474,65 @@ pub async fn tls_to_a_plain_service_fails_with_80000<R: Runtime>(kit: Kit) {
     assert_eq!(reason.code, 80000, "{reason}");
     // rustls read the service's plain HTTP answer as a TLS record.
     assert!(reason.message.contains("corrupt message"), "{reason}");
+}
+
+/// Over TLS with the service's root among the client's extra roots
+/// (`tls_root_certificates`): the `wss://` connection, a message published
+/// and received on it, REST time and an SSE stream over `https://` (RTN4,
+/// RTL6, RTL7, RSC16). Needs a [`Kit::start_tls`].
+pub async fn wss_and_https_with_an_extra_root<R: Runtime>(kit: Kit) {
+    assert!(kit.tls_root.is_some(), "a kit that serves TLS");
+    let opts = kit.options(Format::MsgPack);
+    let rest = Rest::<R>::new(opts.clone()).expect("rest");
+    let time = rest.time().await.expect("REST time over https");
+    assert!(time > 1_600_000_000_000);
+    let mut stream = sse::subscribe::<R>(&opts, ["secure"], fast_sse())
+        .await
+        .expect("SSE over https");
+    let client = connected::<R>(opts).await;
+    let channel = client.channels().get("secure");
+    let mut inbox = channel.subscribe().await.expect("subscribe");
+    channel
+        .publish("greeting", "over wss")
+        .await
+        .expect("publish");
+    let got = inbox.recv_timeout(WAIT).await.expect("message");
+    assert_eq!(got.name.as_deref(), Some("greeting"));
+    assert_eq!(got.data, Data::from("over wss"));
+    let event = next_event(&mut stream).await;
+    let m = event.message().expect("a message");
+    assert_eq!(m.data, Data::from("over wss"));
+    client.close().await.expect("close");
+}
+
+/// Over TLS without the service's root: the service's certificate is
+/// refused. The `wss://` connect fails with 80000 (an unknown issuer) and
+/// the connection is disconnected rather than hanging (RTN14d); REST fails
+/// the same way. Needs a [`Kit::start_tls`].
+pub async fn wss_without_the_root_fails_with_80000_unknown_issuer<R: Runtime>(kit: Kit) {
+    assert!(kit.tls_root.is_some(), "a kit that serves TLS");
+    let opts = kit
+        .options(Format::Json)
+        .tls_root_certificates(Vec::new())
+        .fallback_hosts(Vec::new());
+    let client = Realtime::<R>::new(opts.clone().auto_connect(false)).expect("client");
+    let mut changes = client.connection().on_state_change().await;
+    client.connection().connect().await.expect("connect");
+    let change = loop {
+        let change = changes.recv_timeout(WAIT).await.expect("state change");
+        assert_ne!(change.current, ConnectionState::Connected);
+        if change.reason.is_some() {
+            break change;
+        }
+    };
+    assert_eq!(change.current, ConnectionState::Disconnected);
+    let reason = change.reason.expect("reason");
+    assert_eq!(reason.code, 80000, "{reason}");
+    assert!(reason.message.contains("UnknownIssuer"), "{reason}");
+    let rest = Rest::<R>::new(opts).expect("rest");
+    let e = rest.time().await.expect_err("refused");
+    assert_eq!(e.code(), 80000, "{e}");
+    assert!(e.to_string().contains("UnknownIssuer"), "{e}");
 }
 
 /// A client whose driver the caller polls (`Realtime::with_driver`), in

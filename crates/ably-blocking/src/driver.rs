@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ably_net::clock::{Clock, os_seed};
+use ably_net::tls::Trust;
 use ably_net::ws;
 use ably_proto::ErrorInfo;
 use ably_proto::adapter::{Dispatcher, Io, Reply, SharedSnapshot, Subscriber};
@@ -107,6 +108,8 @@ pub(crate) struct State {
     socket: Option<Conn>,
     auth_callback: Option<AuthCallback>,
     http: ably_net::http::Agent,
+    /// The roots the WebSocket's TLS trusts.
+    trust: Trust,
     /// How long writes may wait for the socket without progress before
     /// the connection counts as lost (the realtime request timeout).
     write_timeout: Duration,
@@ -170,12 +173,17 @@ impl Post {
 pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
     let clock = Clock::new();
     let client = Client::new(opts.core.clone(), os_seed(), clock.now())?;
+    let trust = Trust::with_extra_roots(&opts.tls_root_certificates)?;
     let dispatcher = Dispatcher::new(client);
     let shared = dispatcher.snapshot();
     let failed = |e: std::io::Error| ErrorInfo::new(50000, 500, format!("could not poll: {e}"));
     let poll = Poll::new().map_err(failed)?;
     let (tx, mailbox) = mailbox::mailbox(poll.registry(), WAKE).map_err(failed)?;
-    let http = ably_net::http::agent(opts.core.http_open_timeout, opts.core.http_request_timeout);
+    let http = ably_net::http::agent(
+        opts.core.http_open_timeout,
+        opts.core.http_request_timeout,
+        &trust,
+    );
     let wakeups = Arc::new(AtomicU64::new(0));
     let registry = poll.registry().try_clone().map_err(failed)?;
     let state = Arc::new(Mutex::new(State {
@@ -187,6 +195,7 @@ pub(crate) fn start(opts: &ClientOptions) -> Result<Started, ErrorInfo> {
         socket: None,
         auth_callback: opts.auth_callback.clone(),
         http,
+        trust,
         write_timeout: opts.core.realtime_request_timeout,
         more: false,
         mail_held: false,
@@ -565,8 +574,9 @@ impl State {
                     let opts = self.dispatcher.client().options();
                     let (open_timeout, handshake_timeout) =
                         (opts.http_open_timeout, opts.realtime_request_timeout);
+                    let tls = self.trust.client_config();
                     std::thread::spawn(move || {
-                        let result = open(&url, open_timeout, handshake_timeout).map(Box::new);
+                        let result = open(&url, tls, open_timeout, handshake_timeout).map(Box::new);
                         let _ = tx.send(Msg::Opened(generation, result));
                     });
                 }
@@ -633,9 +643,14 @@ fn close(mut conn: Conn) {
 }
 
 /// Opens a WebSocket on a helper thread: TCP with a connect timeout, then
-/// the handshake (TLS by rustls with the webpki roots for `wss://`), both
-/// blocking with timeouts. The socket is handed over non-blocking.
-fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Socket, ErrorInfo> {
+/// the handshake (TLS by rustls with `tls` for `wss://`), both blocking
+/// with timeouts. The socket is handed over non-blocking.
+fn open(
+    url: &str,
+    tls: Arc<ably_net::tls::ClientConfig>,
+    connect_timeout: Duration,
+    handshake: Duration,
+) -> Result<Socket, ErrorInfo> {
     let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
     let (host, port) = ws::host_port(url)?;
     let addrs: Vec<_> = (host.as_str(), port)
@@ -661,13 +676,13 @@ fn open(url: &str, connect_timeout: Duration, handshake: Duration) -> Result<Soc
     stream
         .set_write_timeout(Some(handshake))
         .map_err(|e| fail(&e))?;
-    ably_net::tls::install_provider();
     // mio's stream reads and writes like std's; in blocking mode (until
     // the end of the handshake) the timeouts above apply.
     let stream = TcpStream::from_std(stream);
     let config = ws::config();
+    let connector = tungstenite::Connector::Rustls(tls);
     let (mut socket, _response) =
-        tungstenite::client_tls_with_config(url, stream, Some(config), None)
+        tungstenite::client_tls_with_config(url, stream, Some(config), Some(connector))
             .map_err(|e| fail(&e))?;
     if let MaybeTlsStream::Rustls(tls) = socket.get_mut() {
         // rustls caps its buffer of unsent records, and with the socket

@@ -50,14 +50,15 @@
 //!
 //! Each client has one **driver thread** that owns the sans-IO
 //! [`ably_proto::client::Client`], the WebSocket (tungstenite; TLS by
-//! rustls with the webpki roots), a map from operation id to the caller
-//! waiting for it, and the subscriber lists. API handles talk to it over a
-//! `std::sync::mpsc` channel: a command with a one-shot reply queue, or
-//! a new subscriber with its queue (a mutex and condition variable that
-//! wake the API thread only after the driver has let go of the lock, so
-//! that a reader woken at once does not block on it). Work that may
-//! block runs on short-lived **helper threads** that post their result
-//! back to the same channel: opening a
+//! rustls with the webpki roots and the options' `tls_root_certificates`),
+//! a map from operation id to the caller waiting for it, and the
+//! subscriber lists. API handles talk to it over a `std::sync::mpsc`
+//! channel: a command with a one-shot reply queue, or a new subscriber
+//! with its queue (a mutex and condition variable that wake the API
+//! thread only after the driver has let go of the lock, so that a reader
+//! woken at once does not block on it). Work that may block runs on
+//! short-lived **helper threads** that post their result back to the
+//! same channel: opening a
 //! socket (TCP connect and the WebSocket/TLS handshake), each HTTP request,
 //! and each call of the authCallback. So the driver waits on nothing but
 //! its poller (see "Waking up"): never on a connect, an HTTP answer or
@@ -132,7 +133,7 @@
 //! REST calls, token requests and authUrl fetches are built by the core
 //! (`ably_proto::rest`) as plain [`HttpRequest`](ably_proto::client::HttpRequest)
 //! values; the driver executes each with `ably_net::http` (a shared
-//! `ureq::Agent`: rustls, webpki roots, timeouts from the options, any
+//! `ureq::Agent`: rustls, the same roots as the WebSocket, timeouts from the options, any
 //! status returned as a response) on a helper thread and hands the response back; the core
 //! decodes it, follows fallback hosts and renews tokens. [`Rest`] uses the
 //! same driver with a core that never connects.

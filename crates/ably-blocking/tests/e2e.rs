@@ -9,6 +9,7 @@ use ably_blocking::{
     HistoryParams, PresenceAction, PresenceQuery, Realtime, Rest, TokenParams,
 };
 use ably_local::server::{BackgroundServer, Config};
+use ably_local::tls::TlsIdentity;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -793,4 +794,107 @@ fn operations_taken_while_the_driver_sleeps_do_not_wake_it() {
     // Each would wake it once through the mailbox; a heartbeat from the
     // service (every 15 s) may land in the window.
     assert!(woken <= 1, "woke {woken} times for 10 queries");
+}
+
+/// A private CA and a certificate it signed for `localhost` and
+/// `127.0.0.1`: what ably-local serves, and the CA's certificate (DER).
+fn private_ca() -> (TlsIdentity, Vec<u8>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "ably-local test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    let identity = TlsIdentity {
+        cert_chain_pem: leaf.pem().into_bytes(),
+        key_pem: key.serialize_pem().into_bytes(),
+    };
+    (identity, ca.der().to_vec())
+}
+
+/// ably-local serving HTTPS and WSS with a certificate of a new private
+/// CA, and options for it that trust the CA (`tls_root_certificates`).
+fn tls_server() -> (BackgroundServer, ClientOptions) {
+    let (identity, root) = private_ca();
+    let config = Config {
+        tls: Some(identity),
+        ..Config::default()
+    };
+    let server = BackgroundServer::start(config).expect("ably-local starts");
+    let opts = ClientOptions::new(server.keys()[0].clone())
+        .endpoint("localhost")
+        .port(server.addr().port())
+        .tls(true)
+        .tls_root_certificates(vec![root]);
+    (server, opts)
+}
+
+/// Over TLS with the service's CA among the extra roots: REST time and an
+/// SSE stream over `https://`, the `wss://` connection, and a message
+/// published and received on it (RSC16, RTN4, RTL6, RTL7).
+#[test]
+fn wss_and_https_with_an_extra_root() {
+    let (_server, opts) = tls_server();
+    let rest = Rest::new(opts.clone()).expect("rest");
+    let time = rest.time().expect("REST time over https");
+    assert!(time > 1_600_000_000_000);
+    let stream = ably_blocking::sse::subscribe(&opts, ["secure"], Default::default())
+        .expect("SSE over https");
+    let client = connected(opts.format(Format::MsgPack));
+    let channel = client.channels().get("secure");
+    let inbox = channel.subscribe().expect("subscribe");
+    channel.publish("greeting", "over wss").expect("publish");
+    let got = inbox.recv_timeout(WAIT).expect("message");
+    assert_eq!(got.name.as_deref(), Some("greeting"));
+    assert_eq!(got.data, Data::from("over wss"));
+    let event = stream.recv_timeout(WAIT).expect("an SSE event");
+    assert_eq!(
+        event.message().map(|m| &m.data),
+        Some(&Data::from("over wss"))
+    );
+    client.close().expect("close");
+}
+
+/// Over TLS without the service's CA: its certificate is refused. The
+/// `wss://` connect fails with 80000 (an unknown issuer) and leaves the
+/// connection disconnected rather than hanging (RTN14d); REST fails the
+/// same way.
+#[test]
+fn wss_without_the_root_fails_with_80000_unknown_issuer() {
+    let (_server, opts) = tls_server();
+    let opts = opts.tls_root_certificates(Vec::new());
+    let client = Realtime::new(opts.clone().auto_connect(false)).expect("client");
+    let changes = client.connection().on_state_change();
+    client.connection().connect().expect("connect");
+    let change = loop {
+        let change = changes.recv_timeout(WAIT).expect("state change");
+        assert_ne!(change.current, ConnectionState::Connected);
+        if change.reason.is_some() {
+            break change;
+        }
+    };
+    assert_eq!(change.current, ConnectionState::Disconnected);
+    let reason = change.reason.expect("reason");
+    assert_eq!(reason.code, 80000, "{reason}");
+    assert!(reason.message.contains("UnknownIssuer"), "{reason}");
+    let e = Rest::new(opts).expect("rest").time().expect_err("refused");
+    assert_eq!(e.code(), 80000, "{e}");
+    assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+}
+
+/// An extra root that is not a certificate fails the constructor with
+/// 40000 (nothing is dialled).
+#[test]
+fn an_unreadable_extra_root_fails_the_constructor_with_40000() {
+    let server = server();
+    let opts = options(&server, Format::Json).tls_root_certificates(vec![b"not DER".to_vec()]);
+    let e = Realtime::new(opts.clone()).expect_err("refused");
+    assert_eq!(e.code(), 40000, "{e}");
+    let e = Rest::new(opts).expect_err("refused");
+    assert_eq!(e.code(), 40000, "{e}");
 }

@@ -5,8 +5,9 @@
 //!   tokens, connections, channels, presence, serials and recent history,
 //!   driven by inputs and polled for outputs on a clock passed in;
 //! - [`server`]: a thin tokio shell that serves the hub over HTTP and
-//!   WebSocket on one port, started by the `ably-local` binary or
-//!   in-process by [`server::Server::start`].
+//!   WebSocket on one port (HTTPS and WSS with a [`tls::TlsIdentity`]),
+//!   started by the `ably-local` binary or in-process by
+//!   [`server::Server::start`].
 //!
 //! Start one in a test and point any Ably SDK at it:
 //!
@@ -28,4 +29,5 @@ mod rest;
 pub mod server;
 mod sse;
 pub mod store;
+pub mod tls;
 mod ws;

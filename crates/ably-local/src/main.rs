@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use ably_local::hub::HubConfig;
 use ably_local::server::{Config, Server};
+use ably_local::tls::TlsIdentity;
 
 const USAGE: &str = "\
 usage: ably-local [--listen ADDR] [--key APPID.KEYID:SECRET]... [--data-dir DIR]
-                  [LIMIT FLAGS]
+                  [--tls-cert PEM --tls-key PEM] [LIMIT FLAGS]
 
 An Ably-compatible realtime service (WebSocket protocol v2-v6, JSON and
 MessagePack) for development and tests.
@@ -23,6 +24,11 @@ options:
   --data-dir DIR  keep history, channel serials, apps and keys in
                   DIR/ably-local.redb so that they survive a restart
                   [env ABLY_LOCAL_DATA_DIR] (default: memory only)
+  --tls-cert PEM  serve HTTPS and WSS with the certificate chain in this
+                  PEM file (the service's certificate first)
+                  [env ABLY_LOCAL_TLS_CERT]; needs --tls-key
+  --tls-key PEM   the private key of --tls-cert, PEM (PKCS#8, RSA or EC)
+                  [env ABLY_LOCAL_TLS_KEY]
   -h, --help      this text
   -V, --version   the version
 
@@ -55,7 +61,8 @@ or with KiB or MiB; each also read from the env var named, a flag wins):
                                 [ABLY_LOCAL_PERSISTED_HISTORY_MAX_BYTES]
                                 (64MiB)
 
-The first line printed is `ably-local listening on http://ADDR`.
+The first line printed is `ably-local listening on http://ADDR`
+(`https://ADDR` with --tls-cert).
 Ctrl-C or SIGTERM tells every client DISCONNECTED and stops.";
 
 /// How a limit's value is written.
@@ -241,6 +248,8 @@ fn parse_args(
             config.data_dir = Some(dir.into());
         }
     }
+    let mut tls_cert = env("ABLY_LOCAL_TLS_CERT").filter(|p| !p.is_empty());
+    let mut tls_key = env("ABLY_LOCAL_TLS_KEY").filter(|p| !p.is_empty());
     for limit in LIMITS {
         if let Some(text) = env(limit.env).filter(|t| !t.is_empty()) {
             let v = parse_value(limit, &text).map_err(|e| format!("{}: {e}", limit.env))?;
@@ -267,6 +276,8 @@ fn parse_args(
             }
             "--key" => cli_keys.push(value("--key")?),
             "--data-dir" => config.data_dir = Some(value("--data-dir")?.into()),
+            "--tls-cert" => tls_cert = Some(value("--tls-cert")?),
+            "--tls-key" => tls_key = Some(value("--tls-key")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -287,6 +298,20 @@ fn parse_args(
     if !cli_keys.is_empty() {
         config.keys = cli_keys;
     }
+    config.tls = match (tls_cert, tls_key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            let tls =
+                TlsIdentity::from_files(cert.as_ref(), key.as_ref()).map_err(|e| e.to_string())?;
+            // A certificate or key that cannot be used stops the service
+            // here, with the flag's name, rather than at the first client.
+            tls.server_config()
+                .map_err(|e| format!("--tls-cert {cert} --tls-key {key}: {e}"))?;
+            Some(tls)
+        }
+        (Some(_), None) => return Err("--tls-cert needs --tls-key".into()),
+        (None, Some(_)) => return Err("--tls-key needs --tls-cert".into()),
+    };
     Ok(Some(config))
 }
 
@@ -323,6 +348,11 @@ fn main() -> ExitCode {
         }
     };
     let generated = config.keys.is_empty();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -348,7 +378,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        println!("ably-local listening on http://{}", server.addr());
+        println!("ably-local listening on {scheme}://{}", server.addr());
         for key in server.keys() {
             if generated {
                 println!("key: {key}");
@@ -444,11 +474,88 @@ mod tests {
         }
     }
 
+    /// A directory of its own under the system's temp dir, removed on drop.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir =
+                std::env::temp_dir().join(format!("ably-local-main-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            TempDir(dir)
+        }
+
+        fn file(&self, name: &str, contents: &[u8]) -> String {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).expect("write");
+            path.display().to_string()
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn tls_comes_from_flags_or_env_vars_and_needs_both_files() {
+        let dir = TempDir::new("tls-flags");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("params");
+        let cert = params.self_signed(&key).expect("cert");
+        let cert_path = dir.file("cert.pem", cert.pem().as_bytes());
+        let key_path = dir.file("key.pem", key.serialize_pem().as_bytes());
+        let garbage = dir.file("garbage.pem", b"not a PEM file");
+
+        assert!(parse(&[], &[]).expect("config").tls.is_none());
+        let by_flags = parse(&["--tls-cert", &cert_path, "--tls-key", &key_path], &[])
+            .expect("config")
+            .tls
+            .expect("tls");
+        assert_eq!(by_flags.cert_chain_pem, cert.pem().as_bytes());
+        assert_eq!(by_flags.key_pem, key.serialize_pem().as_bytes());
+        let by_env = parse(
+            &[],
+            &[
+                ("ABLY_LOCAL_TLS_CERT", &cert_path),
+                ("ABLY_LOCAL_TLS_KEY", &key_path),
+            ],
+        )
+        .expect("config");
+        assert!(by_env.tls.is_some());
+
+        let refused = |args: &[&str]| parse(args, &[]).expect_err("refused");
+        assert!(refused(&["--tls-cert", &cert_path]).contains("needs --tls-key"));
+        assert!(refused(&["--tls-key", &key_path]).contains("needs --tls-cert"));
+        let missing = dir.0.join("missing.pem").display().to_string();
+        let e = refused(&["--tls-cert", &missing, "--tls-key", &key_path]);
+        assert!(e.contains("missing.pem"), "{e}");
+        let e = refused(&["--tls-cert", &garbage, "--tls-key", &key_path]);
+        assert!(
+            e.contains("--tls-cert") && e.contains("no CERTIFICATE"),
+            "{e}"
+        );
+        // The key of another certificate does not match this one.
+        let other = rcgen::KeyPair::generate().expect("key");
+        let other_path = dir.file("other.pem", other.serialize_pem().as_bytes());
+        let e = refused(&["--tls-cert", &cert_path, "--tls-key", &other_path]);
+        assert!(e.contains("TLS certificate and key"), "{e}");
+    }
+
     #[test]
     fn every_limit_is_in_the_usage_text() {
         for limit in LIMITS {
             assert!(USAGE.contains(limit.flag), "{}", limit.flag);
             assert!(USAGE.contains(limit.env), "{}", limit.env);
+        }
+        for text in [
+            "--tls-cert",
+            "--tls-key",
+            "ABLY_LOCAL_TLS_CERT",
+            "ABLY_LOCAL_TLS_KEY",
+        ] {
+            assert!(USAGE.contains(text), "{text}");
         }
     }
 }

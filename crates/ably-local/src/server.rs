@@ -1,6 +1,7 @@
 //! The tokio shell: one HTTP port serving the hub over WebSocket at `/`,
 //! plus the REST endpoints clients need to connect (`GET /time`,
-//! `POST /keys/{keyName}/requestToken`).
+//! `POST /keys/{keyName}/requestToken`). With [`Config::tls`] the port
+//! speaks HTTPS and WSS (see [`crate::tls`]).
 //!
 //! One task (the driver) owns the [`Hub`] and runs the loop described in
 //! [`crate::hub`]; each WebSocket has a task that forwards its frames to the
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 
 use crate::hub::{ConnectRequest, Hub, HubConfig, Input, Now, Output, StreamRequest, TransportId};
 use crate::store::PersistentBroker;
+use crate::tls::{TlsIdentity, TlsListener};
 use crate::ws::{self, WsOut};
 use crate::{rest, sse};
 
@@ -58,6 +60,9 @@ pub struct Config {
     /// Where history, channel serials and apps are kept across restarts
     /// (see [`crate::store`]); `None` keeps everything in memory.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The certificate and key to serve HTTPS and WSS with; `None` serves
+    /// plain HTTP and WS.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             keys: Vec::new(),
             hub: HubConfig::default(),
             data_dir: None,
+            tls: None,
         }
     }
 }
@@ -154,6 +160,7 @@ impl Server {
     /// Binds, creates the apps, and serves in the current tokio runtime.
     pub async fn start(config: Config) -> io::Result<Server> {
         let invalid = |e: ErrorInfo| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+        let tls = config.tls.as_ref().map(|t| t.server_config()).transpose()?;
         let mut hub_config = config.hub.clone();
         hub_config.seed = OsRng.next_u64();
         let max_frame_size = hub_config.max_frame_size;
@@ -221,18 +228,17 @@ impl Server {
             .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
             .with_state(state);
         let (stop, stop_rx) = oneshot::channel::<()>();
-        let http = tokio::spawn(async move {
-            // Small frames go out at once rather than waiting for the
-            // peer's delayed ACK (Nagle), which would add tens of ms.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
+        let http = match tls {
+            None => {
+                // Small frames go out at once rather than waiting for the
+                // peer's delayed ACK (Nagle), which would add tens of ms.
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                tokio::spawn(serve(listener, app, stop_rx))
+            }
+            Some(tls) => tokio::spawn(serve(TlsListener::new(listener, tls), app, stop_rx)),
+        };
         Ok(Server {
             addr,
             keys,
@@ -294,6 +300,20 @@ impl Server {
             let _ = driver.await;
         }
     }
+}
+
+/// Serves `app` on `listener` until `stop`, then lets the open connections
+/// finish.
+async fn serve<L>(listener: L, app: Router, stop: oneshot::Receiver<()>) -> io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.await;
+        })
+        .await
 }
 
 /// The driver: owns the hub, feeds it events and timeouts, routes outputs.

@@ -13,11 +13,15 @@ use ably_proto::client::{HttpRequest, HttpResponse};
 
 pub use ureq::Agent;
 
-/// An agent with the client's open and request timeouts that returns
-/// every status as a response (the core reads Ably errors from bodies).
-pub fn agent(open_timeout: Duration, request_timeout: Duration) -> Agent {
+use crate::tls::Trust;
+
+/// An agent with the client's open and request timeouts and roots that
+/// returns every status as a response (the core reads Ably errors from
+/// bodies).
+pub fn agent(open_timeout: Duration, request_timeout: Duration, trust: &Trust) -> Agent {
     crate::tls::install_provider();
     Agent::config_builder()
+        .tls_config(tls_config(trust))
         .http_status_as_error(false)
         .timeout_connect(Some(open_timeout))
         .timeout_global(Some(request_timeout))
@@ -59,4 +63,11 @@ pub fn execute(agent: &Agent, request: HttpRequest) -> Result<HttpResponse, Erro
         headers,
         body,
     })
+}
+
+/// ureq's TLS settings for `trust` (rustls is ureq's default provider).
+pub(crate) fn tls_config(trust: &Trust) -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .root_certs(trust.http_roots())
+        .build()
 }

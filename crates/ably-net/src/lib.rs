@@ -8,8 +8,9 @@
 //! - [`http`]: the core's HTTP requests carried out with ureq (rustls);
 //! - [`clock`]: the [`Now`](ably_proto::client::Now) the core is fed, and
 //!   seeds and nonces from the operating system;
-//! - [`tls`]: the rustls crypto provider, installed once, and the client
-//!   configuration (webpki roots) of the async adapters' WebSockets;
+//! - [`tls`]: the rustls crypto provider, installed once, and the roots a
+//!   client trusts (webpki plus its extra roots) for its WebSockets and
+//!   its HTTP agents;
 //! - [`sse`]: the reader of an SSE or HTTP stream subscription (ureq, on
 //!   a thread of its own), handing decoded events to the adapter's queue.
 //!

@@ -25,6 +25,7 @@ use ably_proto::sse::{Next, Received, SseSession};
 
 use crate::clock::Clock;
 use crate::http::Agent;
+use crate::tls::Trust;
 
 /// The most of an error body that is read.
 const MAX_ERROR_BODY: u64 = 64 << 10;
@@ -53,14 +54,19 @@ pub struct Stop {
 }
 
 /// Starts the reader thread (`ably-sse`) for `session`, with the open
-/// and response timeouts of `options`.
+/// and response timeouts of `options`, trusting `trust`'s roots.
 pub fn start(
     session: SseSession,
     options: &ClientOptions,
+    trust: &Trust,
     outlet: impl Outlet,
 ) -> Result<Stop, Error> {
     let (tx, stop) = mpsc::sync_channel(0);
-    let agent = stream_agent(options.http_open_timeout, options.http_request_timeout);
+    let agent = stream_agent(
+        options.http_open_timeout,
+        options.http_request_timeout,
+        trust,
+    );
     let reader = Reader {
         session,
         agent,
@@ -78,9 +84,10 @@ pub fn start(
 
 /// An agent for streams: the open and response timeouts of the options,
 /// no limit on the whole body, and `idle` between reads set per request.
-fn stream_agent(open_timeout: Duration, request_timeout: Duration) -> Agent {
+fn stream_agent(open_timeout: Duration, request_timeout: Duration, trust: &Trust) -> Agent {
     crate::tls::install_provider();
     Agent::config_builder()
+        .tls_config(crate::http::tls_config(trust))
         .http_status_as_error(false)
         .timeout_connect(Some(open_timeout))
         .timeout_recv_response(Some(request_timeout))

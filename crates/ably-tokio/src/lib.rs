@@ -45,7 +45,7 @@
 //! This crate is the [`Runtime`](ably_async::Runtime) for tokio:
 //! `tokio::spawn`, `spawn_blocking`, `tokio::time::sleep_until`, and
 //! WebSockets by tokio-tungstenite over `tokio::net::TcpStream` (TLS by
-//! rustls with the webpki roots).
+//! rustls with the webpki roots and the options' extra roots).
 
 #![forbid(unsafe_code)]
 

@@ -1,8 +1,10 @@
 //! [`Tokio`]: the [`Runtime`] of tokio.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_net::tls::ClientConfig;
 use ably_net::ws;
 use ably_proto::ErrorInfo;
 use tokio::net::TcpStream;
@@ -54,6 +56,7 @@ impl Runtime for Tokio {
     fn connect(
         &self,
         url: String,
+        tls: Arc<ClientConfig>,
         open_timeout: Duration,
         handshake_timeout: Duration,
     ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
@@ -65,7 +68,7 @@ impl Runtime for Tokio {
                 .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
                 .map_err(|e| fail(&e))?;
             let _ = tcp.set_nodelay(true);
-            let connector = Connector::Rustls(ably_net::tls::client_config());
+            let connector = Connector::Rustls(tls);
             let handshake = tokio_tungstenite::client_async_tls_with_config(
                 url.as_str(),
                 tcp,

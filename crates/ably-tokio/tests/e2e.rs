@@ -6,10 +6,14 @@
 use std::future::Future;
 
 use ably_async::testkit::{self as scenario, Kit};
+use ably_local::tls::TlsIdentity;
 use ably_tokio::{Format, Tokio, sse};
 
 fn run<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
-    let kit = Kit::start();
+    run_with(Kit::start(), scenario);
+}
+
+fn run_with<F: Future<Output = ()>>(kit: Kit, scenario: impl FnOnce(Kit) -> F) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -94,6 +98,24 @@ fn tls_to_a_plain_service_fails_with_80000() {
 }
 
 #[test]
+fn wss_and_https_with_an_extra_root() {
+    let (identity, root) = private_ca();
+    run_with(
+        Kit::start_tls(identity, root),
+        scenario::wss_and_https_with_an_extra_root::<Tokio>,
+    );
+}
+
+#[test]
+fn wss_without_the_root_fails_with_80000_unknown_issuer() {
+    let (identity, root) = private_ca();
+    run_with(
+        Kit::start_tls(identity, root),
+        scenario::wss_without_the_root_fails_with_80000_unknown_issuer::<Tokio>,
+    );
+}
+
+#[test]
 fn new_outside_a_runtime_is_an_error() {
     let opts = ably_tokio::ClientOptions::new("appId.keyId:secret");
     let err = ably_tokio::Realtime::new(opts).expect_err("no runtime");
@@ -151,4 +173,25 @@ fn sse_subscribe_outside_a_runtime_is_an_error() {
 /// The futures of the API are `Send`: this only compiles with one.
 fn sendable<F: Future + Send>(future: F) -> F {
     future
+}
+
+/// A private CA and a certificate it signed for `localhost` and
+/// `127.0.0.1`: what ably-local serves, and the CA's certificate (DER).
+fn private_ca() -> (TlsIdentity, Vec<u8>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "ably-local test CA");
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    let identity = TlsIdentity {
+        cert_chain_pem: leaf.pem().into_bytes(),
+        key_pem: key.serialize_pem().into_bytes(),
+    };
+    (identity, ca.der().to_vec())
 }

@@ -27,6 +27,9 @@ pub struct Options<C> {
     pub core: client::ClientOptions,
     /// The authCallback (RSA8d), if any.
     pub auth_callback: Option<C>,
+    /// Root certificates (DER) trusted besides the webpki roots; see
+    /// [`Options::tls_root_certificates`].
+    pub tls_root_certificates: Vec<Vec<u8>>,
 }
 
 impl<C> std::fmt::Debug for Options<C> {
@@ -34,6 +37,7 @@ impl<C> std::fmt::Debug for Options<C> {
         f.debug_struct("ClientOptions")
             .field("core", &self.core)
             .field("auth_callback", &self.auth_callback.is_some())
+            .field("tls_root_certificates", &self.tls_root_certificates.len())
             .finish()
     }
 }
@@ -70,6 +74,7 @@ impl<C> Options<C> {
         Options {
             core,
             auth_callback: None,
+            tls_root_certificates: Vec::new(),
         }
     }
 
@@ -112,6 +117,18 @@ impl<C> Options<C> {
     /// Whether to use TLS (default true).
     pub fn tls(mut self, tls: bool) -> Self {
         self.core.tls = tls;
+        self
+    }
+
+    /// Root certificates, each DER-encoded, that TLS connections (the
+    /// `wss://` WebSocket, REST and SSE over `https://`) trust besides the
+    /// webpki (Mozilla) roots: a private CA, or the CA of an ably-local
+    /// serving TLS. Replaces any given before; a certificate that cannot
+    /// be read makes the client constructor fail with 40000. A PEM file
+    /// holds the same bytes in base64 between `-----BEGIN CERTIFICATE-----`
+    /// lines.
+    pub fn tls_root_certificates(mut self, der: Vec<Vec<u8>>) -> Self {
+        self.tls_root_certificates = der;
         self
     }
 
