@@ -104,6 +104,8 @@ struct Line {
     bytes: u64,
     messages: Option<u64>,
     rust_decode_ns: Option<f64>,
+    /// `decode_eager`: the decode, then every JSON payload parsed.
+    rust_eager_ns: Option<f64>,
     rust_encode_ns: Option<f64>,
     js_ns: Option<f64>,
 }
@@ -155,6 +157,7 @@ fn codec(args: &[String]) -> Result {
             read_estimate(&path, start_time)
         };
         line.rust_decode_ns = estimate("decode")?;
+        line.rust_eager_ns = estimate("decode_eager")?;
         line.rust_encode_ns = estimate("encode")?;
     }
 
@@ -414,8 +417,10 @@ fn render(lines: &BTreeMap<(String, String), Line>, v: &Versions, elapsed_s: f64
     let _ = writeln!(
         s,
         "- Rust decode = `decode_protocol_message` + `fill_inherited_fields` + payload \
-         `decode(None)` of every message; Rust encode = payload encode + `codec::encode`; \
-         criterion median per frame."
+         `decode(None)` of every message (JSON payloads checked, not parsed); Rust \
+         decode+values = the same, then the value of every JSON payload parsed (rows with \
+         JSON payloads only); Rust encode = payload encode + `codec::encode`; criterion \
+         median per frame."
     );
     let _ = writeln!(
         s,
@@ -426,14 +431,16 @@ fn render(lines: &BTreeMap<(String, String), Line>, v: &Versions, elapsed_s: f64
     let _ = writeln!(
         s,
         "- ratio = ably-js ns/frame / Rust decode ns/frame (target >= {TARGET_RATIO}x); \
-         MB/s = frame bytes / Rust decode time, 1 MB = 10^6 bytes.\n"
+         ratio+values likewise with Rust decode+values; MB/s = frame bytes / Rust decode \
+         time, 1 MB = 10^6 bytes.\n"
     );
     let _ = writeln!(
         s,
         "| row | format | frame bytes | msgs/frame | Rust decode ns/frame | Rust msgs/s | \
-         Rust MB/s | ably-js ns/frame | ratio | Rust encode ns/frame |"
+         Rust MB/s | ably-js ns/frame | ratio | Rust decode+values ns/frame | ratio+values | \
+         Rust encode ns/frame |"
     );
-    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     let mut below = Vec::new();
     for key in keys {
         let (row, format) = key;
@@ -456,13 +463,19 @@ fn render(lines: &BTreeMap<(String, String), Line>, v: &Versions, elapsed_s: f64
             }
             _ => dash(),
         };
+        let eager_ratio = match (line.js_ns, line.rust_eager_ns) {
+            (Some(js), Some(rust)) => format!("{:.1}x", js / rust),
+            _ => dash(),
+        };
         let _ = writeln!(
             s,
-            "| {row} | {format} | {} | {} | {} | {msgs_per_s} | {mb_per_s} | {} | {ratio} | {} |",
+            "| {row} | {format} | {} | {} | {} | {msgs_per_s} | {mb_per_s} | {} | {ratio} | {} | \
+             {eager_ratio} | {} |",
             line.bytes,
             line.messages.map_or_else(dash, |n| n.to_string()),
             line.rust_decode_ns.map_or_else(dash, fmt_ns),
             line.js_ns.map_or_else(dash, fmt_ns),
+            line.rust_eager_ns.map_or_else(dash, fmt_ns),
             line.rust_encode_ns.map_or_else(dash, fmt_ns),
         );
     }

@@ -42,7 +42,7 @@ fn describe(name: Option<&str>, data: &Data, encoding: Option<&str>) -> Value {
     let (kind, value) = match data {
         Data::None => ("none", Value::Null),
         Data::String(s) => ("string", Value::String(s.clone())),
-        Data::Json(v) => ("json", v.clone()),
+        Data::Json(v) => ("json", v.value().clone()),
         Data::Binary(b) => ("binary", b.iter().map(|&x| Value::from(x)).collect()),
     };
     json!({"name": name, "type": kind, "data": value, "encoding": encoding})

@@ -163,7 +163,7 @@ pub fn data_json(data: &Data, encoding: Option<&str>) -> (Value, Value) {
     match data {
         Data::None => (Value::Null, text(encoding)),
         Data::String(s) => (Value::String(s.clone()), text(encoding)),
-        Data::Json(v) => (v.clone(), text(encoding)),
+        Data::Json(v) => (v.value().clone(), text(encoding)),
         Data::Binary(b) => {
             let encoded = base64::engine::general_purpose::STANDARD.encode(b);
             let encoding = match encoding {

@@ -289,7 +289,7 @@ fn publish_is_acked_in_order_and_fanned_out_across_formats() {
         .collect();
     assert_eq!(msgs.len(), 3);
     assert_eq!(msgs[0].data, Data::from("text"));
-    assert_eq!(msgs[1].data, Data::Json(json!({"a": 1})));
+    assert_eq!(msgs[1].data, Data::json(json!({"a": 1})));
     assert_eq!(msgs[2].data, Data::from(vec![1u8, 2, 255]));
     assert_eq!(msgs[0].connection_id.as_deref(), Some(a.as_str()));
     assert_eq!(msgs[0].id.as_deref(), Some(format!("{a}:0:0").as_str()));

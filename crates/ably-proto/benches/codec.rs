@@ -16,6 +16,12 @@
 //!   [`codec::decode_protocol_message`], [`ProtocolMessage::fill_inherited_fields`]
 //!   and the payload decode (`decode(None)`, RSL6) of every message and
 //!   presence message. Dropping the decoded frame is included in the time.
+//!   The `json` payloads are checked but not parsed into trees: that is
+//!   left until the application looks at them (see [`ably_proto::Json`]).
+//! - `decode_eager/<row>/<format>`: the same, then the value of every JSON
+//!   payload is parsed ([`ably_proto::Json::value`]), as an application
+//!   that reads every payload as a `serde_json::Value` does. Only for the
+//!   rows with JSON payloads (`json10`, `sync100`).
 //! - `encode/<row>/<format>`: the send path: the payload encode (RSL4) of
 //!   every message and presence message, then [`codec::encode`]. The frame
 //!   to encode is cloned outside the timed section.
@@ -147,7 +153,7 @@ fn rows() -> Vec<Row> {
     // Ten messages of ~1 KiB JSON object data, encoded as `json`.
     let mut json10 = frame(Action::Message, 11, &channel_serial(1));
     json10.messages = (0..10)
-        .map(|i| Message::new("order", Data::Json(order_json(i))))
+        .map(|i| Message::new("order", Data::json(order_json(i))))
         .collect();
 
     // A SYNC page of 100 PRESENT members with small JSON data.
@@ -158,7 +164,7 @@ fn rows() -> Vec<Row> {
             let mut p = PresenceMessage::new(
                 PresenceAction::Present,
                 Some(format!("user-{i:03}@example.com")),
-                Data::Json(json!({"status": "online", "name": format!("Member {i}")})),
+                Data::json(json!({"status": "online", "name": format!("Member {i}")})),
             );
             p.id = Some(format!("{member_conn}:0:0"));
             p.connection_id = Some(member_conn);
@@ -214,6 +220,29 @@ fn receive(bytes: &[u8], format: Format) -> ProtocolMessage {
     pm
 }
 
+/// The receive path, then the value of every JSON payload parsed.
+fn receive_eager(bytes: &[u8], format: Format) -> ProtocolMessage {
+    let pm = receive(bytes, format);
+    let datas = pm
+        .messages
+        .iter()
+        .map(|m| &m.data)
+        .chain(pm.presence.iter().map(|p| &p.data));
+    for data in datas {
+        if let Data::Json(json) = data {
+            black_box(json.value());
+        }
+    }
+    pm
+}
+
+/// Whether the frame has JSON payloads.
+fn has_json(row: &Row) -> bool {
+    let is_json = |d: &Data| matches!(d, Data::Json(_));
+    row.plain.messages.iter().any(|m| is_json(&m.data))
+        || row.plain.presence.iter().any(|p| is_json(&p.data))
+}
+
 /// The send path of one frame: payload encode, serialize.
 fn send(pm: &mut ProtocolMessage, format: Format) -> Vec<u8> {
     encode_payloads(pm);
@@ -252,7 +281,7 @@ fn write_frames(dir: &Path, frames: &[(&str, &str, Vec<u8>)]) {
     }
 }
 
-/// Registers the `decode` and `encode` groups.
+/// Registers the `decode`, `decode_eager` and `encode` groups.
 fn benches(c: &mut Criterion) {
     let rows = rows();
     let mut frames = Vec::new();
@@ -282,6 +311,18 @@ fn benches(c: &mut Criterion) {
             let bytes = frame(row.name, format_name);
             group.bench_function(BenchmarkId::new(row.name, format_name), |b| {
                 b.iter(|| receive(black_box(bytes), format));
+            });
+        }
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("decode_eager");
+    for row in rows.iter().filter(|row| has_json(row)) {
+        group.throughput(Throughput::Elements(row.messages()));
+        for (format, format_name) in FORMATS {
+            let bytes = frame(row.name, format_name);
+            group.bench_function(BenchmarkId::new(row.name, format_name), |b| {
+                b.iter(|| receive_eager(black_box(bytes), format));
             });
         }
     }

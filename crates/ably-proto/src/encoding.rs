@@ -19,7 +19,7 @@ use rand_core::RngCore;
 use crate::ErrorInfo;
 use crate::crypto::CipherParams;
 use crate::error::codes;
-use crate::wire::{Data, Message, PresenceMessage};
+use crate::wire::{Data, Json, Message, PresenceMessage};
 
 /// The base64 engine for payloads (RSL6 `base64` step, and binary data in
 /// JSON frames): the standard alphabet with padding, strict about padding
@@ -51,22 +51,18 @@ pub fn encode_payload(
     cipher: Option<&CipherParams>,
     rng: &mut dyn RngCore,
 ) -> Result<(), ErrorInfo> {
-    if let Data::Json(value) = data {
-        if !(value.is_object() || value.is_array()) {
+    if let Data::Json(json) = data {
+        if !json.is_object_or_array() {
             return Err(ErrorInfo::new(
                 codes::INVALID_DATA_OR_ENCODING,
                 400,
                 "data must be a string, binary, a JSON object or a JSON array",
             ));
         }
-        let text = serde_json::to_string(value).map_err(|e| {
-            ErrorInfo::new(
-                codes::INVALID_DATA_OR_ENCODING,
-                400,
-                format!("data is not JSON: {e}"),
-            )
-        })?;
-        *data = Data::String(text);
+        // Received text is sent as it came, without serializing again.
+        if let Data::Json(json) = std::mem::take(data) {
+            *data = Data::String(json.into_text());
+        }
         push_step(encoding, "json");
     }
     let Some(cipher) = cipher else {
@@ -153,18 +149,22 @@ fn decode_step(
             },
             other => invalid(other, "data is not binary".into()),
         },
-        "json" => {
-            let parsed = match &data {
-                Data::String(s) => serde_json::from_str::<serde_json::Value>(s),
-                Data::Binary(b) => serde_json::from_slice(b),
-                Data::Json(_) => return Ok(data),
-                Data::None => return Ok(data),
-            };
-            match parsed {
-                Ok(v) => Ok(Data::Json(v)),
-                Err(e) => invalid(data, e.to_string()),
-            }
-        }
+        // The text is checked here but parsed only when the value is looked
+        // at (see `Json`).
+        "json" => match data {
+            Data::String(s) => match Json::try_from_text(s) {
+                Ok(json) => Ok(Data::Json(json)),
+                Err((s, e)) => invalid(Data::String(s), e.to_string()),
+            },
+            Data::Binary(b) => match std::str::from_utf8(&b) {
+                Ok(s) => match Json::try_from_text(s.to_owned()) {
+                    Ok(json) => Ok(Data::Json(json)),
+                    Err((_, e)) => invalid(Data::Binary(b), e.to_string()),
+                },
+                Err(e) => invalid(Data::Binary(b), e.to_string()),
+            },
+            Data::Json(_) | Data::None => Ok(data),
+        },
         "vcdiff" => Err((
             data,
             ErrorInfo::new(
@@ -272,8 +272,8 @@ mod tests {
         for data in [
             Data::from("héllo"),
             Data::from(vec![0, 1, 2, 255]),
-            Data::Json(json!({"a": [1, 2, {"b": null}]})),
-            Data::Json(json!([1, "x"])),
+            Data::json(json!({"a": [1, 2, {"b": null}]})),
+            Data::json(json!([1, "x"])),
         ] {
             for cipher in [None, Some(&cipher)] {
                 let mut d = data.clone();
@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn numbers_and_booleans_are_refused_rsl4a() {
-        let mut d = Data::Json(json!(42));
+        let mut d = Data::json(json!(42));
         let err = encode_payload(&mut d, &mut None, None, &mut Counter(0)).unwrap_err();
         assert_eq!(err.code, 40013);
     }
@@ -361,6 +361,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn json_text_is_checked_on_decode_and_sent_back_as_it_came() {
+        let text = "{ \"b\": [1, 2.50], \"a\": \"\\u00e9\" }";
+        let mut d = Data::from(text);
+        let mut enc = Some("json".to_owned());
+        decode_payload(&mut d, &mut enc, None).expect("decode");
+        assert_eq!(enc, None);
+        let Data::Json(json) = &d else {
+            panic!("not JSON: {d:?}")
+        };
+        assert_eq!(json.text(), Some(text));
+        assert_eq!(d, Data::json(json!({"a": "é", "b": [1, 2.5]})));
+        // RSL4: the received text goes out unchanged.
+        encode_payload(&mut d, &mut enc, None, &mut Counter(0)).expect("encode");
+        assert_eq!((d, enc.as_deref()), (Data::from(text), Some("json")));
+    }
+
+    #[test]
+    fn json_from_binary_must_be_utf8_rsl6b() {
+        let mut d = Data::from(b"[1, \"x\"]".to_vec());
+        let mut enc = Some("json".to_owned());
+        decode_payload(&mut d, &mut enc, None).expect("decode");
+        assert_eq!(d, Data::json(json!([1, "x"])));
+
+        let bad = Data::from(b"[\"\xff\"]".to_vec());
+        let mut d = bad.clone();
+        let mut enc = Some("json".to_owned());
+        let err = decode_payload(&mut d, &mut enc, None).unwrap_err();
+        assert_eq!(err.code, 40013);
+        assert_eq!((d, enc.as_deref()), (bad, Some("json")));
+    }
+
+    #[test]
+    fn json_the_parser_refuses_fails_at_decode_time_rsl6b() {
+        // serde_json refuses each of these, so decoding must too, even
+        // though nothing is parsed yet.
+        for text in ["1e400", "[\"\\ud800\"]", "[1,]", "{\"a\":1} x"] {
+            let mut d = Data::from(text);
+            let mut enc = Some("utf-8/json".to_owned());
+            let err = decode_payload(&mut d, &mut enc, None).unwrap_err();
+            assert_eq!(err.code, 40013, "{text}");
+            assert!(err.message.starts_with("could not decode 'json'"), "{err}");
+            assert_eq!((d, enc.as_deref()), (Data::from(text), Some("utf-8/json")));
+        }
+    }
+
+    #[test]
+    fn received_json_scalars_decode_but_are_refused_on_encode_rsl4a() {
+        let mut d = Data::from(" 42 ");
+        let mut enc = Some("json".to_owned());
+        decode_payload(&mut d, &mut enc, None).expect("decode");
+        assert_eq!(d, Data::json(json!(42)));
+        let err = encode_payload(&mut d, &mut enc, None, &mut Counter(0)).unwrap_err();
+        assert_eq!(err.code, 40013);
+        assert_eq!(d, Data::json(json!(42)));
     }
 
     #[test]

@@ -290,10 +290,17 @@ pub fn json_can_carry(pm: &ProtocolMessage) -> bool {
 /// undo. [`encoding::encode_payload`] followed by decoding with the same
 /// cipher must also give back the original data (or refuse it up front:
 /// RSL4a numbers and booleans).
+///
+/// Also, whatever the header: the JSON check of the `json` step
+/// ([`crate::Json::from_text`]) accepts the data bytes, as text, exactly
+/// when serde_json parses them, and gives the same value.
 pub fn decode_payload(bytes: &[u8]) {
     let Some((&header, rest)) = bytes.split_first() else {
         return;
     };
+    if let Ok(text) = std::str::from_utf8(rest) {
+        check_json_text(text);
+    }
     let kind = header & 0b11;
     let build = header & 0b100 != 0;
     let no_encoding = header & 0b1000 != 0;
@@ -325,6 +332,28 @@ pub fn decode_payload(bytes: &[u8]) {
         for cipher in ciphers() {
             let _ = check_decode(&data, &encoding, cipher.as_ref());
         }
+    }
+}
+
+/// The lazy JSON payload agrees with serde_json on `text`: accepted
+/// exactly when serde_json parses it, to the same value.
+fn check_json_text(text: &str) {
+    let parsed = serde_json::from_str::<serde_json::Value>(text).ok();
+    match (crate::Json::from_text(text), parsed) {
+        (Ok(json), Some(value)) => assert!(
+            *json.value() == value,
+            "the lazy JSON payload parses {text:?} differently"
+        ),
+        (Err(_), None) => {}
+        (lazy, parsed) => panic!(
+            "the JSON check and serde_json disagree on {text:?}: {:?} vs {}",
+            lazy.err(),
+            if parsed.is_some() {
+                "parsed"
+            } else {
+                "refused"
+            }
+        ),
     }
 }
 
@@ -456,6 +485,12 @@ fn check_decode_outcome(
                     "decoding succeeded but left encoding {remaining:?} (from {encoding:?})"
                 );
                 assert!(!decoded.is_none(), "decoding lost the data");
+            }
+            // Text kept by the `json` step parses, to the value it gives.
+            if let Data::Json(json) = decoded {
+                if let Some(text) = json.text() {
+                    check_json_text(text);
+                }
             }
             return;
         }

@@ -58,7 +58,7 @@ pub use crypto::CipherParams;
 pub use error::ErrorInfo;
 pub use wire::{
     Action, Annotation, AnnotationAction, AuthDetails, ChannelMode, ChannelModes,
-    ConnectionDetails, Data, Flags, Message, MessageAction, MessageVersion, PresenceAction,
+    ConnectionDetails, Data, Flags, Json, Message, MessageAction, MessageVersion, PresenceAction,
     PresenceMessage, ProtocolMessage, PublishResult,
 };
 

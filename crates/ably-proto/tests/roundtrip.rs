@@ -57,9 +57,9 @@ fn data() -> impl Strategy<Value = Data> {
         Just(Data::None),
         text().prop_map(Data::String),
         vec(any::<u8>(), 0..64).prop_map(|b| Data::Binary(Bytes::from(b))),
-        json_container().prop_map(Data::Json),
-        any::<i64>().prop_map(|n| Data::Json(n.into())),
-        any::<bool>().prop_map(|b| Data::Json(b.into())),
+        json_container().prop_map(Data::json),
+        any::<i64>().prop_map(|n| Data::json(serde_json::Value::from(n))),
+        any::<bool>().prop_map(|b| Data::json(serde_json::Value::from(b))),
     ]
 }
 
@@ -382,6 +382,6 @@ fn string_binary_and_json_stay_apart_across_formats() {
     assert_eq!(back.messages[1].encoding, None);
     assert_eq!(
         back.messages[2].data,
-        Data::Json(serde_json::json!({"a": 1}))
+        Data::json(serde_json::json!({"a": 1}))
     );
 }

@@ -277,7 +277,7 @@ fn presence_error_heartbeat_and_bad_envelopes() {
     let p = got.presence().expect("presence");
     assert!(matches!(got.item, Item::Presence(_)));
     assert_eq!(p.action, PresenceAction::Enter);
-    assert_eq!(p.data, Data::Json(json!({"a": 1})));
+    assert_eq!(p.data, Data::json(json!({"a": 1})));
 
     let error = RawEvent {
         event: "error".into(),

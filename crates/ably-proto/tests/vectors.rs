@@ -128,7 +128,7 @@ fn crypto_data_256_rsl5c() {
 fn expected_data(item: &Value) -> Data {
     match item["expectedType"].as_str().expect("expectedType") {
         "string" => Data::String(item["expectedValue"].as_str().expect("string").to_owned()),
-        "jsonObject" | "jsonArray" => Data::Json(item["expectedValue"].clone()),
+        "jsonObject" | "jsonArray" => Data::json(item["expectedValue"].clone()),
         "binary" => {
             let hex = item["expectedHexValue"].as_str().expect("hex");
             let bytes = (0..hex.len())
@@ -253,7 +253,7 @@ fn msgpack_fixtures_rsl6a3() {
                     .repeat(repeat)
                     .into_bytes(),
             ),
-            "jsonObject" | "jsonArray" => Data::Json(item["data"].clone()),
+            "jsonObject" | "jsonArray" => Data::json(item["data"].clone()),
             other => panic!("unknown type {other}"),
         };
         let msg = &mut pm.messages[0];

@@ -58,7 +58,7 @@ fn payload_bytes(data: &Data) -> Option<Vec<u8>> {
         Data::None => None,
         Data::String(s) => Some(s.as_bytes().to_vec()),
         Data::Binary(b) => Some(b.to_vec()),
-        Data::Json(v) => serde_json::to_vec(v).ok(),
+        Data::Json(v) => Some(v.to_text().as_bytes().to_vec()),
     }
 }
 

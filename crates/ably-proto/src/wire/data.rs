@@ -7,13 +7,18 @@ use bytes::Bytes;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::Json;
 use crate::encoding::BASE64;
 
 /// The `data` of a Message or PresenceMessage.
 ///
 /// On the wire, after encoding (RSL4), data is a string or binary; `Json`
 /// holds structured data before it is encoded, after it is decoded, or when
-/// a producer sent it unencoded.
+/// a producer sent it unencoded. Decoded `json` data keeps its text and is
+/// parsed only when looked at (see [`Json`]).
+///
+/// The size of `Data` (40 bytes on 64-bit targets) counts in every
+/// `Message` and `PresenceMessage`; a test keeps it from growing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Data {
     /// No data.
@@ -25,10 +30,16 @@ pub enum Data {
     /// with `base64` appended to the encoding.
     Binary(Bytes),
     /// Structured data: an object, array, number or boolean.
-    Json(serde_json::Value),
+    Json(Json),
 }
 
 impl Data {
+    /// Structured data holding `value` as it is (no mapping of `null` or
+    /// strings, unlike `From<serde_json::Value>`).
+    pub fn json(value: impl Into<Json>) -> Data {
+        Data::Json(value.into())
+    }
+
     /// Whether there is no data.
     pub fn is_none(&self) -> bool {
         matches!(self, Data::None)
@@ -50,10 +61,11 @@ impl Data {
         }
     }
 
-    /// The JSON value, if this is structured data.
+    /// The JSON value, if this is structured data; received JSON text is
+    /// parsed on the first call (see [`Json::value`]).
     pub fn as_json(&self) -> Option<&serde_json::Value> {
         match self {
-            Data::Json(v) => Some(v),
+            Data::Json(v) => Some(v.value()),
             _ => None,
         }
     }
@@ -65,7 +77,7 @@ impl Data {
             Data::None => 0,
             Data::String(s) => s.len(),
             Data::Binary(b) => b.len(),
-            Data::Json(v) => serde_json::to_string(v).map(|s| s.len()).unwrap_or(0),
+            Data::Json(v) => v.text_len(),
         }
     }
 }
@@ -105,8 +117,14 @@ impl From<serde_json::Value> for Data {
         match v {
             serde_json::Value::Null => Data::None,
             serde_json::Value::String(s) => Data::String(s),
-            v => Data::Json(v),
+            v => Data::Json(v.into()),
         }
+    }
+}
+
+impl From<Json> for Data {
+    fn from(j: Json) -> Data {
+        Data::Json(j)
     }
 }
 
@@ -199,29 +217,29 @@ impl<'de> Visitor<'de> for DataVisitor {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Data, E> {
-        Ok(Data::Json(v.into()))
+        Ok(Data::json(serde_json::Value::from(v)))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Data, E> {
-        Ok(Data::Json(v.into()))
+        Ok(Data::json(serde_json::Value::from(v)))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Data, E> {
-        Ok(Data::Json(v.into()))
+        Ok(Data::json(serde_json::Value::from(v)))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Data, E> {
         serde_json::Number::from_f64(v)
-            .map(|n| Data::Json(serde_json::Value::Number(n)))
+            .map(|n| Data::json(serde_json::Value::Number(n)))
             .ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Data, A::Error> {
-        serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Data::Json)
+        serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Data::json)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Data, A::Error> {
-        serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Data::Json)
+        serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Data::json)
     }
 }
 
@@ -234,6 +252,22 @@ impl<'de> Deserialize<'de> for Data {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn data_is_no_larger_than_with_a_plain_json_value() {
+        // 40 bytes before `Json` replaced `serde_json::Value`.
+        assert!(std::mem::size_of::<Data>() <= 40);
+        assert!(std::mem::size_of::<crate::Message>() <= 424);
+        assert!(std::mem::size_of::<crate::PresenceMessage>() <= 200);
+    }
+
+    #[test]
+    fn size_of_json_data_is_its_text_length_to3l8() {
+        let received = Data::Json(Json::from_text("{ \"a\": 1 }").expect("valid"));
+        assert_eq!(received.size(), 10);
+        assert_eq!(Data::json(serde_json::json!({"a": 1})).size(), 7);
+    }
 
     #[test]
     fn unwrap_base64_strips_only_a_trailing_step() {

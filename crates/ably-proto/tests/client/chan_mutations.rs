@@ -156,7 +156,7 @@ fn rtan1a_encodes_data_json_2() {
     let mut h = acking_harness(ch, Flags::PUBLISH | Flags::ANNOTATION_PUBLISH, false);
     let value = json!({"key": "value", "nested": {"a": 1}});
     let mut ann = Annotation {
-        data: Data::Json(value.clone()),
+        data: Data::json(value.clone()),
         ..Annotation::new("com.example.data")
     };
     // RSAN1c3: the payload is encoded per RSL4 before it goes to the core.

@@ -549,7 +549,7 @@ fn rtl19b_json_wire_form_base_1() {
         )],
     ));
     let got = delivered_data(&h, ch);
-    assert_eq!(got[0], Data::Json(json!({"foo": "bar", "count": 1})));
+    assert_eq!(got[0], Data::json(json!({"foo": "bar", "count": 1})));
     assert_eq!(got[1], Data::from(new_json_string));
 }
 

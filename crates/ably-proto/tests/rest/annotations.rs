@@ -92,7 +92,7 @@ fn rsan1a3_publish_type_required_0() {
 fn rsan1c3_annotation_data_encoded_0() {
     let value = json!({"key": "value", "nested": {"a": 1}});
     let mut annotation = Annotation {
-        data: Data::Json(value.clone()),
+        data: Data::json(value.clone()),
         ..Annotation::new("com.example.data")
     };
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([4; 32]);

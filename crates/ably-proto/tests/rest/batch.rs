@@ -192,7 +192,7 @@ fn rsc22c_messages_encoded_per_rsl4_0() {
     let mut messages = vec![
         Message::new("s", "text"),
         Message::new("b", Data::Binary(vec![1u8, 2, 3].into())),
-        Message::new("j", Data::Json(json!({"key": "value"}))),
+        Message::new("j", Data::json(json!({"key": "value"}))),
     ];
     for msg in &mut messages {
         msg.encode(None, &mut rng).expect("RSL4");
@@ -310,7 +310,7 @@ fn bsp2b_messages_array_objects_0() {
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([2; 32]);
     let mut messages = vec![
         Message::new("event1", "data1"),
-        Message::new("event2", Data::Json(json!({"key": "value"}))),
+        Message::new("event2", Data::json(json!({"key": "value"}))),
     ];
     for msg in &mut messages {
         msg.encode(None, &mut rng).expect("RSL4");

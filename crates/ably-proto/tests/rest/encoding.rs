@@ -71,7 +71,7 @@ fn rsl4a_string_data_no_encoding_0() {
 #[test]
 fn rsl4b_json_object_encoding_0() {
     let value = json!({"key": "value", "nested": {"a": 1}});
-    let v = sent_json(Data::Json(value.clone()));
+    let v = sent_json(Data::json(value.clone()));
     let text = v["data"].as_str().expect("a JSON string");
     assert_eq!(serde_json::from_str::<Value>(text).ok(), Some(value));
     assert_eq!(v["encoding"], "json");
@@ -113,7 +113,7 @@ fn rsl4c_binary_direct_msgpack_protocol_1() {
 #[test]
 fn rsl4d_array_json_encoding_0() {
     let value = json!([1, 2, "three", {"four": 4}]);
-    let v = sent_json(Data::Json(value.clone()));
+    let v = sent_json(Data::json(value.clone()));
     assert_eq!(v["encoding"], "json");
     let text = v["data"].as_str().expect("a JSON string");
     assert_eq!(serde_json::from_str::<Value>(text).ok(), Some(value));
@@ -138,7 +138,7 @@ fn rsl4_encoding_fixtures_ably_common_0() {
     for f in fixtures {
         let data = match f["expectedType"].as_str() {
             Some("string") => Data::from(f["expectedValue"].as_str().unwrap_or_default()),
-            Some("jsonObject" | "jsonArray") => Data::Json(f["expectedValue"].clone()),
+            Some("jsonObject" | "jsonArray") => Data::json(f["expectedValue"].clone()),
             Some("binary") => {
                 let hex = f["expectedHexValue"].as_str().unwrap_or_default();
                 let bytes: Vec<u8> = (0..hex.len())
@@ -187,7 +187,7 @@ fn rsl4_null_data_no_encoding_1() {
 /// rest/unit/RSL4a/number-type-rejected-1
 #[test]
 fn rsl4a_number_type_rejected_1() {
-    let e = publish_data(Format::Json, Data::Json(json!(42)))
+    let e = publish_data(Format::Json, Data::json(json!(42)))
         .err()
         .expect("refused");
     assert_eq!(e.code, 40013);
@@ -196,7 +196,7 @@ fn rsl4a_number_type_rejected_1() {
 /// rest/unit/RSL4a/boolean-type-rejected-2
 #[test]
 fn rsl4a_boolean_type_rejected_2() {
-    let e = publish_data(Format::Json, Data::Json(json!(true)))
+    let e = publish_data(Format::Json, Data::json(json!(true)))
         .err()
         .expect("refused");
     assert_eq!(e.code, 40013);
@@ -235,7 +235,7 @@ fn rsl4_empty_string_no_encoding_4() {
 #[test]
 fn rsl4_empty_array_json_encoding_5() {
     for empty in [json!([]), json!({})] {
-        let v = sent_json(Data::Json(empty.clone()));
+        let v = sent_json(Data::json(empty.clone()));
         assert_eq!(v["encoding"], "json");
         assert_eq!(
             serde_json::from_str::<Value>(v["data"].as_str().unwrap_or_default()).ok(),

@@ -82,7 +82,7 @@ fn rsl1a_publish_message_array_1() {
     m.queue(vec![published(&["s1", "s2", "s3"])]);
     let messages = encoded(vec![
         Message::new("event1", "data1"),
-        Message::new("event2", Data::Json(json!({"key": "value"}))),
+        Message::new("event2", Data::json(json!({"key": "value"}))),
         Message::new("event3", Data::Binary(vec![1u8, 2, 3].into())),
     ]);
     m.ok(publish(CHANNEL, messages));

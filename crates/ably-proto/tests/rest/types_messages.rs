@@ -57,7 +57,7 @@ fn tm2a_message_attributes_0() {
     );
     assert_eq!(m.serial.as_deref(), Some("serial-1"));
     assert_eq!(
-        Message::new("e", Data::Json(json!({"key": "value"})))
+        Message::new("e", Data::json(json!({"key": "value"})))
             .data
             .as_json(),
         Some(&json!({"key": "value"}))
@@ -99,7 +99,7 @@ fn tm3_from_encoded_decodes_encoding_1() {
         (
             json!("json"),
             r#"{"key":"value"}"#,
-            Data::Json(json!({"key": "value"})),
+            Data::json(json!({"key": "value"})),
         ),
         (
             json!("base64"),
@@ -109,7 +109,7 @@ fn tm3_from_encoded_decodes_encoding_1() {
         (
             json!("json/base64"),
             "eyJrIjoidiJ9",
-            Data::Json(json!({"k": "v"})),
+            Data::json(json!({"k": "v"})),
         ),
     ] {
         let m =

@@ -65,7 +65,7 @@ fn tp3a_presence_message_attributes_0() {
     let object = PresenceMessage::new(
         PresenceAction::Enter,
         None,
-        Data::Json(json!({"status": "online"})),
+        Data::json(json!({"status": "online"})),
     );
     assert_eq!(object.data.as_json(), Some(&json!({"status": "online"})));
 }
@@ -158,7 +158,7 @@ fn tp3_presence_encoded_data_from_json_1() {
         (
             json!("json"),
             r#"{"status":"online"}"#,
-            Data::Json(json!({"status": "online"})),
+            Data::json(json!({"status": "online"})),
         ),
         (
             json!("base64"),
@@ -241,7 +241,7 @@ fn tp5_presence_message_size_0() {
     assert_eq!(msg.size(), 11);
 
     let object = json!({"key": "value"});
-    let msg2 = PresenceMessage::new(PresenceAction::Enter, Some("u".into()), Data::Json(object));
+    let msg2 = PresenceMessage::new(PresenceAction::Enter, Some("u".into()), Data::json(object));
     assert_eq!(msg2.size(), 1 + r#"{"key":"value"}"#.len());
 
     let mut with_extras = PresenceMessage::new(PresenceAction::Enter, None, vec![1u8, 2, 3]);

@@ -225,7 +225,7 @@ fn rsl15a_serial_required_throws_error_0() {
 /// rest/unit/RSL15d/body-encoded-per-rsl4-0
 #[test]
 fn rsl15d_body_encoded_per_rsl4_0() {
-    let mut message = with_serial("s1", None, Data::Json(json!({"key": "value"})));
+    let mut message = with_serial("s1", None, Data::json(json!({"key": "value"})));
     let mut rng = rand_chacha::ChaCha20Rng::from_seed([6; 32]);
     message.encode(None, &mut rng).expect("RSL4");
     let mut m = client();
