@@ -68,34 +68,63 @@ impl<'a> Reader<'a> {
             self.pos = start + len + 1;
             return self.text.get(start..start + len).map(str::to_owned);
         }
-        // Room for a short string up front, so that the escapes of a small
-        // JSON text do not regrow the buffer again and again.
-        let mut out = String::with_capacity(len + 64);
+        // Escapes: copy eight bytes at a time and keep those before the
+        // first special one, so the short runs between the escapes of JSON
+        // text in JSON cost no search call and no copy call each. The
+        // output is never longer than the rest of the text.
+        let mut out: Vec<u8> = Vec::with_capacity((b.len() - start).min(len + 1024));
+        out.extend_from_slice(b.get(start..start + len)?);
         let mut at = start + len;
-        out.push_str(self.text.get(start..at)?);
         loop {
+            // Invariant: `at` is at a special byte.
             match b[at] {
                 b'"' => {
                     self.pos = at + 1;
-                    return Some(out);
+                    // Whole runs of a `&str` and whole escapes: valid UTF-8,
+                    // which this checks again (fast for ASCII) to stay safe.
+                    return String::from_utf8(out).ok();
                 }
                 b'\\' => {
-                    let from = match *b.get(at + 1)? {
+                    at = match *b.get(at + 1)? {
                         // The usual escape of JSON text in JSON, first.
                         b'"' => {
-                            out.push('"');
+                            out.push(b'"');
                             at + 2
                         }
                         _ => {
                             let (c, used) = unescape(b.get(at + 1..)?)?;
-                            out.push(c);
+                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
                             at + 1 + used
                         }
                     };
-                    at = from + find_special(b.get(from..)?)?;
-                    out.push_str(self.text.get(from..at)?);
                 }
                 _ => return None, // a raw control character
+            }
+            // Up to the next special byte.
+            loop {
+                match b.get(at..at + 8) {
+                    Some(chunk) => {
+                        let mut word = [0u8; 8];
+                        word.copy_from_slice(chunk);
+                        out.extend_from_slice(&word);
+                        match special_in_word(&word) {
+                            None => at += 8,
+                            Some(k) => {
+                                out.truncate(out.len() - 8 + k);
+                                at += k;
+                                break;
+                            }
+                        }
+                    }
+                    None => {
+                        let c = *b.get(at)?;
+                        if c == b'"' || c == b'\\' || c < 0x20 {
+                            break;
+                        }
+                        out.push(c);
+                        at += 1;
+                    }
+                }
             }
         }
     }
