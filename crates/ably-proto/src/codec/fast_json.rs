@@ -282,7 +282,9 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 
     /// An integer: optional minus, digits, no leading zero, no fraction or
-    /// exponent (those go to serde, which accepts integral floats).
+    /// exponent (those go to serde, which accepts integral floats). The
+    /// digits are summed in a `u64` (cheaper than `i128` arithmetic): a
+    /// larger magnitude fits no integer field, so serde decides.
     fn int(&mut self) -> Option<i128> {
         self.ws();
         let b = self.bytes();
@@ -292,22 +294,23 @@ impl<'a> FrameReader<'a> for Reader<'a> {
             self.pos += 1;
         }
         let digits_start = self.pos;
-        let mut value: i128 = 0;
+        let mut value: u64 = 0;
         while let Some(&c) = b.get(self.pos) {
             if !c.is_ascii_digit() {
                 break;
             }
-            value = value.checked_mul(10)?.checked_add(i128::from(c - b'0'))?;
+            value = value.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
             self.pos += 1;
         }
         let digits = self.pos - digits_start;
-        if digits == 0 || digits > 38 || (digits > 1 && b[digits_start] == b'0') {
+        if digits == 0 || (digits > 1 && b[digits_start] == b'0') {
             self.pos = start;
             return None;
         }
         if matches!(b.get(self.pos), Some(b'.' | b'e' | b'E')) {
             return None;
         }
+        let value = i128::from(value);
         Some(if negative { -value } else { value })
     }
 
@@ -348,8 +351,12 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 }
 
-/// Reads a whole frame; `None` means "let serde decide".
-pub(super) fn protocol_message(text: &str) -> Option<ProtocolMessage> {
+/// Reads a whole frame into a `ProtocolMessage` or a box of one; `None`
+/// means "let serde decide".
+pub(super) fn protocol_message<P>(text: &str) -> Option<P>
+where
+    P: From<ProtocolMessage> + std::borrow::BorrowMut<ProtocolMessage>,
+{
     let mut r = Reader { text, pos: 0 };
     let pm = super::fast::protocol_message(&mut r)?;
     r.ws();

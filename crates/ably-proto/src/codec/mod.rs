@@ -15,6 +15,7 @@ mod fast;
 mod fast_json;
 mod fast_msgpack;
 
+use std::borrow::BorrowMut;
 use std::fmt;
 
 use serde::Serialize;
@@ -168,12 +169,23 @@ pub fn encode<T: Wire>(value: &T, format: Format) -> Result<Vec<u8>, CodecError>
 
 /// Decodes a value. The whole input must be one value.
 pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
+    decode_with(bytes, format, T::fast_json, T::fast_msgpack)
+}
+
+/// Decodes a `T`, or a box of one (`F`), with a fast reader when it can
+/// and with serde otherwise.
+fn decode_with<T: Wire, F: From<T> + BorrowMut<T>>(
+    bytes: &[u8],
+    format: Format,
+    fast_json: fn(&str) -> Option<F>,
+    fast_msgpack: fn(&[u8]) -> Option<F>,
+) -> Result<F, CodecError> {
     let fast = match format {
         // Validating UTF-8 once up front lets serde_json skip it per string.
         Format::Json => match std::str::from_utf8(bytes) {
             Ok(text) => {
-                if let Some(mut v) = T::fast_json(text) {
-                    v.after_decode();
+                if let Some(mut v) = fast_json(text) {
+                    v.borrow_mut().after_decode();
                     return Ok(v);
                 }
                 serde_json::from_str::<T>(text).ok()
@@ -181,8 +193,8 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
             Err(_) => None,
         },
         Format::MsgPack => {
-            if let Some(mut v) = T::fast_msgpack(bytes) {
-                v.after_decode();
+            if let Some(mut v) = fast_msgpack(bytes) {
+                v.borrow_mut().after_decode();
                 return Ok(v);
             }
             let mut de = msgpack_deserializer(bytes);
@@ -203,7 +215,7 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
     match fast {
         Some(mut v) => {
             v.after_decode();
-            Ok(v)
+            Ok(F::from(v))
         }
         None => Err(explain_decode_error::<T>(bytes, format)),
     }
@@ -285,6 +297,21 @@ pub fn decode_protocol_message(
     format: Format,
 ) -> Result<ProtocolMessage, CodecError> {
     decode(bytes, format)
+}
+
+/// [`decode_protocol_message`] into a box: the client's receive path hands
+/// the frame on through several calls, and moving a pointer is cheaper
+/// than moving the whole frame each time.
+pub(crate) fn decode_protocol_message_boxed(
+    bytes: &[u8],
+    format: Format,
+) -> Result<Box<ProtocolMessage>, CodecError> {
+    decode_with::<ProtocolMessage, _>(
+        bytes,
+        format,
+        fast_json::protocol_message,
+        fast_msgpack::protocol_message,
+    )
 }
 
 /// Decodes a MessagePack frame with serde only, skipping the fast reader;
