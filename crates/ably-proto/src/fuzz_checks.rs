@@ -94,15 +94,22 @@ pub fn decode_frame_msgpack(bytes: &[u8]) {
     decode_frame(bytes, Format::MsgPack);
 }
 
-/// The client's boxed decoder gives the same frame as the plain one.
+/// The client's boxed decoder gives the same frame as the plain one, in a
+/// new box or in the reused box of an earlier frame.
 fn check_boxed_decode(bytes: &[u8], format: Format, plain: &Option<ProtocolMessage>) {
-    let boxed = codec::decode_protocol_message_boxed(bytes, format)
-        .ok()
-        .map(|pm| *pm);
-    assert!(
-        boxed == *plain || same_with_nan(&boxed, plain),
-        "the boxed and plain {format} decoders disagree"
-    );
+    let mut earlier = ProtocolMessage::for_channel(crate::Action::Message, "earlier");
+    earlier.id = Some("earlier:0".into());
+    earlier.msg_serial = Some(7);
+    earlier.messages = vec![crate::Message::new("name", "data")];
+    for spare in [None, Some(Box::new(earlier))] {
+        let boxed = codec::decode_protocol_message_boxed(bytes, format, spare)
+            .ok()
+            .map(|pm| *pm);
+        assert!(
+            boxed == *plain || same_with_nan(&boxed, plain),
+            "the boxed and plain {format} decoders disagree"
+        );
+    }
 }
 
 /// Equal, except that NaN floats in opaque values compare equal.

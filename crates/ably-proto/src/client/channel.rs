@@ -894,6 +894,7 @@ impl Client {
                 message,
             });
         }
+        self.spare_frame = Some(pm);
     }
 
     /// The channel options, replacing earlier ones (RTL16, RTS3b). With new

@@ -151,6 +151,8 @@ pub struct Client {
     vcdiff: Option<delta::Plugin>,
     /// REST requests in progress and the fallback host to prefer (RSC15f).
     rest: rest_proxy::RestProxy,
+    /// The box of the last MESSAGE frame, to decode the next frame into.
+    spare_frame: Option<Box<ProtocolMessage>>,
 }
 
 /// An operation the core started itself; its completion is handled inside.
@@ -200,6 +202,7 @@ impl Client {
             channel_timer_floor: None,
             vcdiff: None,
             rest: rest_proxy::RestProxy::default(),
+            spare_frame: None,
             recover,
             auth,
             authorize: None,
@@ -430,7 +433,8 @@ impl Client {
             TransportEvent::Activity => self.note_activity(),
             TransportEvent::Frame(bytes) => {
                 self.note_activity();
-                match codec::decode_protocol_message_boxed(&bytes, self.opts.format) {
+                let spare = self.spare_frame.take();
+                match codec::decode_protocol_message_boxed(&bytes, self.opts.format, spare) {
                     Ok(pm) => self.on_protocol_message(pm),
                     Err(e) => {
                         // A frame we cannot read: drop this transport and

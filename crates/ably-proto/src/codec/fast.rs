@@ -88,15 +88,15 @@ fn list<'a, R: FrameReader<'a>, T>(
     Some(())
 }
 
-/// Reads a frame's fields into a `P`, a `ProtocolMessage` or a box of one
-/// (see [`super::decode_protocol_message_boxed`]); `None` means "let serde
-/// decide".
-pub(super) fn protocol_message<'a, R, P>(r: &mut R) -> Option<P>
+/// Reads a frame's fields into `out`, a `ProtocolMessage` or a box of one
+/// (see [`super::decode_protocol_message_boxed`]), as
+/// `ProtocolMessage::new(Action::Heartbeat)` makes it; `None` means "let
+/// serde decide".
+pub(super) fn protocol_message<'a, R, P>(r: &mut R, mut out: P) -> Option<P>
 where
     R: FrameReader<'a>,
-    P: From<ProtocolMessage> + BorrowMut<ProtocolMessage>,
+    P: BorrowMut<ProtocolMessage>,
 {
-    let mut out = P::from(ProtocolMessage::new(Action::Heartbeat));
     let pm = out.borrow_mut();
     let mut seen = 0u64;
     let mut map = r.map_begin()?;

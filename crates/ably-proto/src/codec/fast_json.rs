@@ -351,14 +351,14 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 }
 
-/// Reads a whole frame into a `ProtocolMessage` or a box of one; `None`
-/// means "let serde decide".
-pub(super) fn protocol_message<P>(text: &str) -> Option<P>
+/// Reads a whole frame into `out`, a new `ProtocolMessage` or a box of
+/// one; `None` means "let serde decide".
+pub(super) fn protocol_message<P>(text: &str, out: P) -> Option<P>
 where
-    P: From<ProtocolMessage> + std::borrow::BorrowMut<ProtocolMessage>,
+    P: std::borrow::BorrowMut<ProtocolMessage>,
 {
     let mut r = Reader { text, pos: 0 };
-    let pm = super::fast::protocol_message(&mut r)?;
+    let pm = super::fast::protocol_message(&mut r, out)?;
     r.ws();
     (r.pos == text.len()).then_some(pm)
 }

@@ -228,13 +228,10 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 }
 
-/// Reads a whole frame into a `ProtocolMessage` or a box of one; `None`
-/// means "let serde decide".
-pub(super) fn protocol_message<P>(bytes: &[u8]) -> Option<P>
-where
-    P: From<ProtocolMessage> + BorrowMut<ProtocolMessage>,
-{
+/// Reads a whole frame into `out`, a new `ProtocolMessage` or a box of
+/// one; `None` means "let serde decide".
+pub(super) fn protocol_message<P: BorrowMut<ProtocolMessage>>(bytes: &[u8], out: P) -> Option<P> {
     let mut r = Reader { bytes, pos: 0 };
-    let pm = super::fast::protocol_message(&mut r)?;
+    let pm = super::fast::protocol_message(&mut r, out)?;
     (r.pos == bytes.len()).then_some(pm)
 }
