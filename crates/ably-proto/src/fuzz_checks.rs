@@ -63,6 +63,7 @@ pub fn decode_frame_json(bytes: &[u8]) {
         fast == slow || same_with_nan(&fast, &slow),
         "fast and serde JSON decoders disagree"
     );
+    check_boxed_decode(bytes, Format::Json, &fast);
     decode_frame(bytes, Format::Json);
 }
 
@@ -89,7 +90,26 @@ pub fn decode_frame_msgpack(bytes: &[u8]) {
         fast == slow || (fast.is_some() && slow.is_some() && same_with_nan(&fast, &slow)),
         "fast and serde MessagePack decoders disagree"
     );
+    check_boxed_decode(bytes, Format::MsgPack, &fast);
     decode_frame(bytes, Format::MsgPack);
+}
+
+/// The client's boxed decoder gives the same frame as the plain one, in a
+/// new box or in the reused box of an earlier frame.
+fn check_boxed_decode(bytes: &[u8], format: Format, plain: &Option<ProtocolMessage>) {
+    let mut earlier = ProtocolMessage::for_channel(crate::Action::Message, "earlier");
+    earlier.id = Some("earlier:0".into());
+    earlier.msg_serial = Some(7);
+    earlier.messages = vec![crate::Message::new("name", "data")];
+    for spare in [None, Some(Box::new(earlier))] {
+        let boxed = codec::decode_protocol_message_boxed(bytes, format, spare)
+            .ok()
+            .map(|pm| *pm);
+        assert!(
+            boxed == *plain || same_with_nan(&boxed, plain),
+            "the boxed and plain {format} decoders disagree"
+        );
+    }
 }
 
 /// Equal, except that NaN floats in opaque values compare equal.
@@ -155,7 +175,16 @@ fn decode_frame(bytes: &[u8], format: Format) {
 /// What a receiver does with a decoded frame: fill inherited fields, then
 /// decode every payload.
 fn check_received_payloads(mut pm: ProtocolMessage) {
+    // Taking the frame's connectionId instead of copying it changes only
+    // the frame, never what the messages inherit.
+    let mut taken = pm.clone();
+    taken.take_inherited_fields();
     pm.fill_inherited_fields();
+    assert!(
+        format!("{:?}{:?}", taken.messages, taken.presence)
+            == format!("{:?}{:?}", pm.messages, pm.presence),
+        "take_inherited_fields and fill_inherited_fields disagree"
+    );
     for m in &pm.messages {
         assert!(pm.id.is_none() || m.id.is_some(), "TM2a: id not filled");
         assert!(pm.connection_id.is_none() || m.connection_id.is_some());
@@ -866,11 +895,11 @@ impl Reducer {
             14 => {
                 // REST, sparingly: only one byte value in eight.
                 match s.byte() {
-                    0 => self.command(Command::Rest(crate::rest::RestOp::Time)),
-                    1 => self.command(Command::Rest(crate::rest::RestOp::History {
+                    0 => self.command(Command::Rest(Box::new(crate::rest::RestOp::Time))),
+                    1 => self.command(Command::Rest(Box::new(crate::rest::RestOp::History {
                         channel: "a".into(),
                         params: Default::default(),
-                    })),
+                    }))),
                     2 => self.command(Command::RequestToken(None)),
                     _ => self.command(Command::Ping),
                 }
@@ -1370,7 +1399,7 @@ impl Reducer {
             }
             Event::Presence { channel, message } => {
                 self.last_presence
-                    .insert((channel, message.member_key()), message.action);
+                    .insert((channel.to_string(), message.member_key()), message.action);
                 false
             }
             Event::Completed(OpId(op), result) => {

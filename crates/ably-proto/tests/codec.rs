@@ -162,3 +162,38 @@ fn json_output_is_compact_utf8_with_camel_case_fields() {
         r#"{"action":10,"flags":327680,"channel":"chat","channelSerial":"s1"}"#
     );
 }
+
+#[test]
+fn message_lists_take_the_room_they_need() {
+    // One message gets room for one (not the four a growing list starts
+    // with): for items this large, room for four is a size that the
+    // allocator serves only after merging its free chunks.
+    for format in [Format::Json, Format::MsgPack] {
+        let mut pm = ProtocolMessage::for_channel(Action::Message, "ch");
+        pm.messages = vec![ably_proto::Message::new("tick", "data")];
+        let frame = codec::encode(&pm, format).expect("encode");
+        let decoded = codec::decode_protocol_message(&frame, format).expect("decode");
+        assert_eq!(decoded.messages, pm.messages, "{format}");
+        assert_eq!(decoded.messages.capacity(), 1, "{format}");
+
+        pm.messages = (0..5)
+            .map(|i| ably_proto::Message::new("tick", format!("data {i}")))
+            .collect();
+        let frame = codec::encode(&pm, format).expect("encode");
+        let decoded = codec::decode_protocol_message(&frame, format).expect("decode");
+        assert_eq!(decoded.messages, pm.messages, "{format}");
+    }
+}
+
+#[test]
+fn a_list_longer_than_its_frame_is_refused() {
+    // A MessagePack array header claiming 2^32 - 1 messages, with none
+    // following: an error, not an allocation of that size.
+    let mut frame = msgpack(&map(vec![("action", rmpv::Value::from(15))]));
+    frame[0] += 1; // one more entry in the map
+    frame.extend_from_slice(&[0xa8]);
+    frame.extend_from_slice(b"messages");
+    frame.extend_from_slice(&[0xdd, 0xff, 0xff, 0xff, 0xff]);
+    let err = codec::decode_protocol_message(&frame, Format::MsgPack).unwrap_err();
+    assert_eq!(err.to_error_info().code, 80013);
+}

@@ -147,11 +147,13 @@ fn message() -> impl Strategy<Value = Message> {
                     timestamp,
                     action,
                     serial,
-                    version: version.map(|(serial, timestamp, metadata)| MessageVersion {
-                        serial,
-                        timestamp,
-                        metadata,
-                        ..MessageVersion::default()
+                    version: version.map(|(serial, timestamp, metadata)| {
+                        Box::new(MessageVersion {
+                            serial,
+                            timestamp,
+                            metadata,
+                            ..MessageVersion::default()
+                        })
                     }),
                     annotations: None,
                 }

@@ -170,7 +170,7 @@ impl Call<TokenDetails> {
         Call {
             command: Command::Authorize(params),
             finish: |c| match c {
-                Completion::Authorized(details) => Ok(details),
+                Completion::Authorized(details) => Ok(*details),
                 other => Err(unexpected(other)),
             },
         }
@@ -207,11 +207,11 @@ impl Call<Vec<Option<String>>> {
     /// Publish over REST (RSL1), with its serials.
     pub fn rest_publish(channel: &str, messages: Vec<Message>) -> Call<Vec<Option<String>>> {
         Call {
-            command: Command::Rest(RestOp::Publish {
+            command: Command::Rest(Box::new(RestOp::Publish {
                 channel: channel.to_owned(),
                 messages,
                 params: BTreeMap::new(),
-            }),
+            })),
             finish: |c| match rest_result(c)? {
                 RestResult::Published(serials) => Ok(serials),
                 other => Err(unexpected(other)),
@@ -240,7 +240,7 @@ impl Call<i64> {
     /// The service's time in ms since the epoch (RSC16, RTC6a).
     pub fn time() -> Call<i64> {
         Call {
-            command: Command::Rest(RestOp::Time),
+            command: Command::Rest(Box::new(RestOp::Time)),
             finish: |c| match rest_result(c)? {
                 RestResult::Time(ms) => Ok(ms),
                 other => Err(unexpected(other)),
@@ -259,14 +259,14 @@ impl Call<HttpPaginatedResponse> {
         headers: Vec<(String, String)>,
     ) -> Call<HttpPaginatedResponse> {
         Call {
-            command: Command::Rest(RestOp::Request {
+            command: Command::Rest(Box::new(RestOp::Request {
                 method: method.to_owned(),
                 path: path.to_owned(),
                 version: crate::rest::PROTOCOL_VERSION,
                 params,
                 body,
                 headers,
-            }),
+            })),
             finish: |c| match rest_result(c)? {
                 RestResult::Http(response) => Ok(response),
                 other => Err(unexpected(other)),
@@ -316,7 +316,7 @@ fn page<T: PageItem>(c: Completion) -> Result<PaginatedResult<T>, ErrorInfo> {
 impl<T: PageItem> Call<PaginatedResult<T>> {
     fn paged(op: RestOp) -> Call<PaginatedResult<T>> {
         Call {
-            command: Command::Rest(op),
+            command: Command::Rest(Box::new(op)),
             finish: page::<T>,
         }
     }

@@ -272,29 +272,20 @@ impl Dispatcher {
     }
 
     /// Encodes the payloads of publishes (RSL4, RSL5).
-    fn prepare(&mut self, command: Command) -> Result<Command, ErrorInfo> {
-        Ok(match command {
-            Command::Publish {
-                channel,
-                mut messages,
-            } => {
-                self.encode(&channel, &mut messages)?;
-                Command::Publish { channel, messages }
+    fn prepare(&mut self, mut command: Command) -> Result<Command, ErrorInfo> {
+        match &mut command {
+            Command::Publish { channel, messages } => self.encode(channel, messages)?,
+            Command::Rest(op) => {
+                if let RestOp::Publish {
+                    channel, messages, ..
+                } = &mut **op
+                {
+                    self.encode(channel, messages)?;
+                }
             }
-            Command::Rest(RestOp::Publish {
-                channel,
-                mut messages,
-                params,
-            }) => {
-                self.encode(&channel, &mut messages)?;
-                Command::Rest(RestOp::Publish {
-                    channel,
-                    messages,
-                    params,
-                })
-            }
-            other => other,
-        })
+            _ => {}
+        }
+        Ok(command)
     }
 
     fn encode(&mut self, channel: &str, messages: &mut [Message]) -> Result<(), ErrorInfo> {

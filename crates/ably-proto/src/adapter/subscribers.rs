@@ -102,13 +102,13 @@ impl Subscribers {
                 }
             }
             Event::Message { channel, message } => {
-                if let Some(list) = self.messages.get_mut(&channel) {
-                    deliver_message(list, message);
+                if let Some(list) = self.messages.get_mut(&*channel) {
+                    deliver_message(list, *message);
                 }
             }
             Event::Presence { channel, message } => {
-                if let Some(list) = self.presence.get_mut(&channel) {
-                    list.retain_mut(|s| s(message.clone()));
+                if let Some(list) = self.presence.get_mut(&*channel) {
+                    list.retain_mut(|s| s((*message).clone()));
                 }
             }
             Event::Completed(..) | Event::Log(_) | Event::Annotation { .. } => {}

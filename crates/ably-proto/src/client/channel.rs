@@ -18,10 +18,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::codes;
-use crate::{Action, ChannelModes, ChannelOptions, ErrorInfo, Flags, ProtocolMessage};
+use crate::{
+    Action, ChannelModes, ChannelOptions, CipherParams, ErrorInfo, Flags, ProtocolMessage,
+};
 
 use super::Client;
 use super::io::{Completion, ConnectionState, Event, OpId};
@@ -102,7 +105,8 @@ pub(crate) enum ChannelTimer {
 #[derive(Clone, Debug)]
 pub(crate) struct Channel {
     pub(crate) presence: super::presence::Presence,
-    pub(crate) name: String,
+    /// Shared with the events about the channel.
+    pub(crate) name: Arc<str>,
     pub(crate) state: ChannelState,
     pub(crate) options: ChannelOptions,
     pub(crate) error_reason: Option<ErrorInfo>,
@@ -136,10 +140,10 @@ impl Channel {
             && matches!(self.state, ChannelState::Attached | ChannelState::Attaching)
     }
 
-    pub(crate) fn new(name: String, options: ChannelOptions) -> Channel {
+    pub(crate) fn new(name: &str, options: ChannelOptions) -> Channel {
         Channel {
             presence: Default::default(),
-            name,
+            name: Arc::from(name),
             state: ChannelState::Initialized,
             options,
             error_reason: None,
@@ -483,10 +487,18 @@ impl Client {
         // Look up first: this runs for every frame, and a key String for
         // `entry` would be an allocation each time.
         if !self.channels.contains_key(name) {
-            let channel = Channel::new(name.to_owned(), ChannelOptions::default());
+            let channel = Channel::new(name, ChannelOptions::default());
             self.channels.insert(name.to_owned(), channel);
         }
         self.channels.get_mut(name).expect("inserted above")
+    }
+
+    /// The channel's name as events carry it: shared with the channel when
+    /// it exists.
+    pub(crate) fn shared_name(&self, name: &str) -> Arc<str> {
+        self.channels
+            .get(name)
+            .map_or_else(|| Arc::from(name), |c| c.name.clone())
     }
 
     /// A read-only view of a channel, if it exists.
@@ -761,7 +773,7 @@ impl Client {
             return;
         }
         self.channel_timer_floor = None;
-        let due: Vec<(String, ChannelTimer)> = self
+        let due: Vec<(Arc<str>, ChannelTimer)> = self
             .channels
             .values()
             .filter_map(|c| match c.timer {
@@ -787,24 +799,36 @@ impl Client {
     }
 
     /// Routes a channel frame (RTL1).
-    pub(crate) fn on_channel_message(&mut self, mut pm: ProtocolMessage) {
+    pub(crate) fn on_channel_message(&mut self, mut pm: Box<ProtocolMessage>) {
         let Some(name) = pm.channel.take() else {
             return;
         };
         let Some(ch) = self.channels.get_mut(&name) else {
             return; // a channel this client never made: nothing to deliver to
         };
-        // RTL15b; RTL18c: a recovery attaches from the frame before a failed delta.
-        let mut previous_serial = None;
+        // RTL15b; RTL18c: a recovery attaches from the frame before a
+        // failed delta, so the serial a frame replaces is kept for that.
+        let mut replaced_serial = None;
         if matches!(
             pm.action,
             Action::Message | Action::Presence | Action::Annotation | Action::Object
         ) && pm.channel_serial.is_some()
         {
             // The frame's serial is not needed after this.
-            previous_serial = std::mem::replace(&mut ch.channel_serial, pm.channel_serial.take());
-        } else if pm.action == Action::Message {
-            previous_serial.clone_from(&ch.channel_serial);
+            replaced_serial = Some(std::mem::replace(
+                &mut ch.channel_serial,
+                pm.channel_serial.take(),
+            ));
+        }
+        if pm.action == Action::Message {
+            // The hot path: one channel lookup per frame.
+            if ch.state != C::Attached {
+                return; // RTL17
+            }
+            let channel = ch.name.clone();
+            let cipher = ch.options.cipher.clone();
+            self.deliver_messages(&name, channel, cipher.as_ref(), pm, replaced_serial);
+            return;
         }
         if matches!(
             pm.action,
@@ -813,7 +837,7 @@ impl Client {
             pm.channel = Some(name.clone());
         }
         match pm.action {
-            Action::Attached => self.channel_step(&name, ChanEvent::Attached(Box::new(pm))),
+            Action::Attached => self.channel_step(&name, ChanEvent::Attached(pm)),
             Action::Detached => self.channel_step(&name, ChanEvent::Detached(pm.error)),
             Action::Error => {
                 let err = pm.error.unwrap_or_else(|| {
@@ -821,54 +845,56 @@ impl Client {
                 });
                 self.channel_step(&name, ChanEvent::Error(err))
             }
-            Action::Message => {
-                let (state, cipher) = {
-                    let ch = self.chan(&name);
-                    (ch.state, ch.options.cipher.clone())
-                };
-                if state != C::Attached {
-                    return; // RTL17
-                }
-                pm.fill_inherited_fields();
-                let mut name = name;
-                let last = pm.messages.len().saturating_sub(1);
-                for (index, mut message) in std::mem::take(&mut pm.messages).into_iter().enumerate()
-                {
-                    // RTL21: in index order, each the base of the next.
-                    if let Err(err) = self.decode_received(&name, &mut message, cipher.as_ref()) {
-                        if err.code == codes::DELTA_DECODING_FAILED {
-                            // RTL18: log, discard, reattach.
-                            self.log_error(
-                                "vcdiff delta could not be applied; reattaching",
-                                err.clone(),
-                            );
-                            self.chan(&name).channel_serial = previous_serial;
-                            self.channel_step(&name, ChanEvent::DeltaFailed(err));
-                            return;
-                        }
-                        if err.code == super::delta::NO_VCDIFF_DECODER {
-                            // PC3: no deltas can be read on this channel.
-                            self.log_error("vcdiff delta without a decoder", err.clone());
-                            self.channel_step(&name, ChanEvent::Error(err));
-                            return;
-                        }
-                        // RSL6b: report, still deliver.
-                        self.log_error("message payload could not be decoded", err);
-                    }
-                    // The last message takes the name itself: one
-                    // allocation less per frame on the hot path.
-                    let channel = if index == last {
-                        std::mem::take(&mut name)
-                    } else {
-                        name.clone()
-                    };
-                    self.emit(Event::Message { channel, message });
-                }
-            }
             Action::Presence | Action::Sync => self.presence_frame(&name, pm),
             Action::Annotation => self.annotation_frame(&name, pm),
             _ => {}
         }
+    }
+
+    /// The messages of a MESSAGE frame on an attached channel, payloads
+    /// decoded, one [`Event::Message`] each (RTL7). `replaced_serial` is
+    /// the channel serial before this frame, restored when a delta fails.
+    fn deliver_messages(
+        &mut self,
+        name: &str,
+        channel: Arc<str>,
+        cipher: Option<&CipherParams>,
+        mut pm: Box<ProtocolMessage>,
+        replaced_serial: Option<Option<String>>,
+    ) {
+        pm.take_inherited_fields();
+        for message in std::mem::take(&mut pm.messages) {
+            // Boxed first: decoded in place, the event takes the box.
+            let mut message = Box::new(message);
+            // RTL21: in index order, each the base of the next.
+            if let Err(err) = self.decode_received(name, &mut message, cipher) {
+                if err.code == codes::DELTA_DECODING_FAILED {
+                    // RTL18: log, discard, reattach.
+                    self.log_error(
+                        "vcdiff delta could not be applied; reattaching",
+                        err.clone(),
+                    );
+                    if let Some(serial) = replaced_serial {
+                        self.chan(name).channel_serial = serial;
+                    }
+                    self.channel_step(name, ChanEvent::DeltaFailed(err));
+                    return;
+                }
+                if err.code == super::delta::NO_VCDIFF_DECODER {
+                    // PC3: no deltas can be read on this channel.
+                    self.log_error("vcdiff delta without a decoder", err.clone());
+                    self.channel_step(name, ChanEvent::Error(err));
+                    return;
+                }
+                // RSL6b: report, still deliver.
+                self.log_error("message payload could not be decoded", err);
+            }
+            self.emit(Event::Message {
+                channel: channel.clone(),
+                message,
+            });
+        }
+        self.spare_frame = Some(pm);
     }
 
     /// The channel options, replacing earlier ones (RTL16, RTS3b). With new

@@ -826,7 +826,10 @@ impl Client {
         self.timers.cancel(TimerKind::Reauth);
         if let Some(a) = self.authorize.take() {
             for op in a.ops {
-                self.complete(op, result.clone().map(Completion::Authorized));
+                self.complete(
+                    op,
+                    result.clone().map(|t| Completion::Authorized(Box::new(t))),
+                );
             }
         }
     }

@@ -1,6 +1,7 @@
 //! The contract between the core and its driver: what goes in, what comes out.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,9 +26,10 @@ pub struct Generation(pub u64);
 pub struct RequestId(pub u64);
 
 /// An input to [`Client::handle`](super::Client::handle).
-// Inputs are moved straight into the core; boxing large variants would
-// cost an allocation per command for no gain.
-#[allow(clippy::large_enum_variant)]
+///
+/// Every received frame is moved in as an `Input`, so it is kept small:
+/// commands box their rare large payloads (a REST operation, auth
+/// options, an annotation or a message to edit).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input {
     /// An application command.
@@ -48,8 +50,8 @@ pub enum Input {
     },
 }
 
-/// Application commands.
-#[allow(clippy::large_enum_variant)]
+/// Application commands. Rare large payloads are boxed so that
+/// [`Input`] stays small.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// Connect, or reconnect now (RTN11).
@@ -83,7 +85,7 @@ pub enum Command {
         /// Token params for this and later tokens; `None` keeps the stored.
         params: Option<TokenParams>,
         /// Auth options for this and later tokens; `None` keeps the stored.
-        options: Option<super::AuthOptions>,
+        options: Option<Box<super::AuthOptions>>,
     },
     /// Publish payload-encoded messages on a channel; completes on ACK or
     /// NACK, or fails when the connection is suspended, closed or failed
@@ -155,7 +157,7 @@ pub enum Command {
         /// Create or delete.
         action: crate::AnnotationAction,
         /// The annotation, data already encoded (RSAN1c3).
-        annotation: crate::Annotation,
+        annotation: Box<crate::Annotation>,
     },
     /// `updateMessage`, `deleteMessage` or `appendMessage` (RTL32): sends a
     /// MESSAGE frame with this one message, `action` set (RTL32b1) and
@@ -169,9 +171,9 @@ pub enum Command {
         /// `Update`, `Delete` or `Append`.
         action: crate::MessageAction,
         /// The message, with its serial; payload already encoded.
-        message: crate::Message,
+        message: Box<crate::Message>,
         /// The MessageOperation: clientId, description, metadata.
-        operation: Option<crate::MessageVersion>,
+        operation: Option<Box<crate::MessageVersion>>,
         /// Publish params, already stringified (RTC1f).
         params: std::collections::BTreeMap<String, String>,
     },
@@ -184,7 +186,7 @@ pub enum Command {
     /// rejected token once (RSA4b), and completes with [`Completion::Rest`].
     /// It never changes the connection state. `untilAttach` history needs
     /// the channel attached (RTL10b).
-    Rest(crate::rest::RestOp),
+    Rest(Box<crate::rest::RestOp>),
     /// `Auth#requestToken` (RSA8): obtains a token with these params (or
     /// the stored ones) by the configured means, without using it or
     /// changing the connection; completes with [`Completion::Rest`] holding
@@ -200,7 +202,7 @@ pub enum Command {
         /// Token params for this token; `None` uses the stored ones.
         params: Option<TokenParams>,
         /// Auth options for this token; `None` uses the client's.
-        options: Option<super::AuthOptions>,
+        options: Option<Box<super::AuthOptions>>,
     },
 }
 
@@ -274,10 +276,8 @@ pub struct Frame {
     pub text: bool,
 }
 
-/// An output from [`Client::poll`](super::Client::poll).
-// Outputs are moved once, from the queue to the driver; boxing the large
-// variants would cost an allocation per message for no gain.
-#[allow(clippy::large_enum_variant)]
+/// An output from [`Client::poll`](super::Client::poll). One or more per
+/// received frame go through the queue, so every variant is small.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// Open a WebSocket to `url`; report its events with `generation`.
@@ -319,7 +319,10 @@ pub enum Output {
 }
 
 /// Events for the application.
-#[allow(clippy::large_enum_variant)]
+///
+/// One is made for every received message, so it is kept small: the
+/// message is boxed and the channel name is shared with the core's own
+/// channel (an [`Arc<str>`], cloned by reference count).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// The connection changed state, or an UPDATE (RTN4).
@@ -332,24 +335,24 @@ pub enum Event {
     Channel(super::channel::ChannelStateChange),
     /// A message arrived on an attached channel, payload decoded (RTL7).
     Message {
-        /// The channel.
-        channel: String,
+        /// The channel's name.
+        channel: Arc<str>,
         /// The message.
-        message: crate::Message,
+        message: Box<crate::Message>,
     },
     /// A presence event on an attached channel (RTP2d1, RTP6).
     Presence {
-        /// The channel.
-        channel: String,
+        /// The channel's name.
+        channel: Arc<str>,
         /// The event.
-        message: crate::PresenceMessage,
+        message: Box<crate::PresenceMessage>,
     },
     /// An annotation arrived on an attached channel, payload decoded (RTAN4b).
     Annotation {
-        /// The channel.
-        channel: String,
+        /// The channel's name.
+        channel: Arc<str>,
         /// The annotation.
-        annotation: crate::Annotation,
+        annotation: Box<crate::Annotation>,
     },
 }
 
@@ -382,8 +385,8 @@ pub enum Completion {
     Done,
     /// A ping's round-trip time (RTN13a).
     Ping(Duration),
-    /// The token now in use (RSA10f).
-    Authorized(TokenDetails),
+    /// The token now in use (RSA10f); boxed to keep [`Event`] small.
+    Authorized(Box<TokenDetails>),
     /// Presence members (RTP11).
     Members(Vec<crate::PresenceMessage>),
     /// A publish was acknowledged: the serials from the ACK's `res`, one per
@@ -472,4 +475,28 @@ pub enum TimerKind {
     Channel,
     /// A REST request or its token got no answer in time.
     Rest,
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+
+    /// Values that pass per received message stay small: a larger one
+    /// is copied with `memcpy` at every move (docs/benchmarks.md).
+    #[test]
+    fn per_message_values_stay_small() {
+        assert!(size_of::<Input>() <= 152, "Input: {}", size_of::<Input>());
+        assert!(
+            size_of::<Output>() <= 128,
+            "Output: {}",
+            size_of::<Output>()
+        );
+        assert!(size_of::<Event>() <= 128, "Event: {}", size_of::<Event>());
+        assert!(
+            size_of::<crate::Message>() <= 320,
+            "Message: {}",
+            size_of::<crate::Message>()
+        );
+    }
 }

@@ -67,7 +67,7 @@ impl Client {
         channel: String,
         action: MessageAction,
         mut message: Message,
-        operation: Option<MessageVersion>,
+        operation: Option<Box<MessageVersion>>,
         params: BTreeMap<String, String>,
     ) {
         if message.serial.as_deref().is_none_or(str::is_empty) {
@@ -118,7 +118,7 @@ impl Client {
 
     /// RTAN4b: every annotation of an ANNOTATION frame, decoded, on an
     /// attached channel.
-    pub(crate) fn annotation_frame(&mut self, name: &str, pm: ProtocolMessage) {
+    pub(crate) fn annotation_frame(&mut self, name: &str, pm: Box<ProtocolMessage>) {
         if self.chan(name).state != ChannelState::Attached {
             return; // as RTL17 for messages
         }
@@ -142,8 +142,8 @@ impl Client {
                 self.log_error("annotation payload could not be decoded", err);
             }
             self.emit(Event::Annotation {
-                channel: name.to_owned(),
-                annotation,
+                channel: self.shared_name(name),
+                annotation: Box::new(annotation),
             });
         }
     }

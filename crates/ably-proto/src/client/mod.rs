@@ -151,6 +151,8 @@ pub struct Client {
     vcdiff: Option<delta::Plugin>,
     /// REST requests in progress and the fallback host to prefer (RSC15f).
     rest: rest_proxy::RestProxy,
+    /// The box of the last MESSAGE frame, to decode the next frame into.
+    spare_frame: Option<Box<ProtocolMessage>>,
 }
 
 /// An operation the core started itself; its completion is handled inside.
@@ -200,6 +202,7 @@ impl Client {
             channel_timer_floor: None,
             vcdiff: None,
             rest: rest_proxy::RestProxy::default(),
+            spare_frame: None,
             recover,
             auth,
             authorize: None,
@@ -340,7 +343,7 @@ impl Client {
                         .channels
                         .values()
                         .filter(|c| c.state == ChannelState::Attached)
-                        .filter_map(|c| c.channel_serial.clone().map(|s| (c.name.clone(), s)))
+                        .filter_map(|c| c.channel_serial.clone().map(|s| (c.name.to_string(), s)))
                         .collect(),
                 }
                 .encode()
@@ -368,7 +371,7 @@ impl Client {
             Command::Ping => self.on_command_ping(op),
             Command::Authorize(params) => self.on_command_authorize(op, params, None),
             Command::AuthorizeWith { params, options } => {
-                self.on_command_authorize(op, params, options)
+                self.on_command_authorize(op, params, options.map(|o| *o))
             }
             Command::Publish { channel, messages } => {
                 self.on_command_publish(op, channel, messages)
@@ -399,18 +402,18 @@ impl Client {
                 message_serial,
                 action,
                 annotation,
-            } => self.on_command_annotate(op, channel, message_serial, action, annotation),
+            } => self.on_command_annotate(op, channel, message_serial, action, *annotation),
             Command::EditMessage {
                 channel,
                 action,
                 message,
                 operation,
                 params,
-            } => self.on_command_edit_message(op, channel, action, message, operation, params),
-            Command::Rest(rest) => self.on_command_rest(op, rest),
+            } => self.on_command_edit_message(op, channel, action, *message, operation, params),
+            Command::Rest(rest) => self.on_command_rest(op, *rest),
             Command::RequestToken(params) => self.on_command_request_token(op, params, None),
             Command::RequestTokenWith { params, options } => {
-                self.on_command_request_token(op, params, options)
+                self.on_command_request_token(op, params, options.map(|o| *o))
             }
         }
     }
@@ -430,7 +433,8 @@ impl Client {
             TransportEvent::Activity => self.note_activity(),
             TransportEvent::Frame(bytes) => {
                 self.note_activity();
-                match codec::decode_protocol_message(&bytes, self.opts.format) {
+                let spare = self.spare_frame.take();
+                match codec::decode_protocol_message_boxed(&bytes, self.opts.format, spare) {
                     Ok(pm) => self.on_protocol_message(pm),
                     Err(e) => {
                         // A frame we cannot read: drop this transport and
@@ -446,10 +450,11 @@ impl Client {
         }
     }
 
-    fn on_protocol_message(&mut self, pm: ProtocolMessage) {
+    /// A frame from the service; boxed, as it is handed on by value.
+    fn on_protocol_message(&mut self, pm: Box<ProtocolMessage>) {
         match pm.action {
-            Action::Heartbeat => self.on_heartbeat(pm),
-            Action::Connected => self.on_connected(pm),
+            Action::Heartbeat => self.on_heartbeat(*pm),
+            Action::Connected => self.on_connected(*pm),
             Action::Disconnected => self.on_disconnected_message(pm.error),
             Action::Error if pm.channel.is_none() => {
                 self.on_error_message(pm.error.unwrap_or_else(|| {
@@ -457,8 +462,8 @@ impl Client {
                 }))
             }
             Action::Closed => self.on_closed_message(),
-            Action::Ack => self.on_ack(pm, true),
-            Action::Nack => self.on_ack(pm, false),
+            Action::Ack => self.on_ack(&pm, true),
+            Action::Nack => self.on_ack(&pm, false),
             Action::Auth => self.on_auth_requested(),
             Action::Error
             | Action::Message
@@ -700,7 +705,7 @@ impl Client {
         }
     }
 
-    fn on_ack(&mut self, pm: ProtocolMessage, ok: bool) {
+    fn on_ack(&mut self, pm: &ProtocolMessage, ok: bool) {
         let serial = pm.msg_serial.unwrap_or(0);
         let count = u64::from(pm.count.unwrap_or(1));
         for out in self.publish.acknowledge(serial, count) {

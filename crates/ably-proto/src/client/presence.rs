@@ -462,7 +462,7 @@ impl Client {
     // ---- receiving (RTP2, RTP17, RTP18, RTP19) --------------------------------
 
     /// A PRESENCE or SYNC frame for an existing channel.
-    pub(crate) fn presence_frame(&mut self, name: &str, mut pm: ProtocolMessage) {
+    pub(crate) fn presence_frame(&mut self, name: &str, mut pm: Box<ProtocolMessage>) {
         if self.chan(name).state != ChannelState::Attached {
             return; // RTL17
         }
@@ -507,10 +507,11 @@ impl Client {
         p.sync_complete = true;
         p.sync_sequence = None;
         let leaves = p.members.end_sync(now_ms);
+        let channel = self.shared_name(name);
         for leave in leaves {
             self.emit(Event::Presence {
-                channel: name.to_owned(),
-                message: leave,
+                channel: channel.clone(),
+                message: Box::new(leave),
             });
         }
         self.answer_gets(name);
@@ -544,8 +545,8 @@ impl Client {
         };
         if let Some(message) = emitted {
             self.emit(Event::Presence {
-                channel: name.to_owned(),
-                message,
+                channel: self.shared_name(name),
+                message: Box::new(message),
             });
         }
     }
@@ -573,10 +574,11 @@ impl Client {
                     let leaves = p.members.end_sync(now_ms);
                     p.sync_sequence = None;
                     p.sync_complete = true;
+                    let channel = self.shared_name(name);
                     for leave in leaves {
                         self.emit(Event::Presence {
-                            channel: name.to_owned(),
-                            message: leave,
+                            channel: channel.clone(),
+                            message: Box::new(leave),
                         });
                     }
                     self.answer_gets(name);

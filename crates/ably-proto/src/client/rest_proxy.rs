@@ -188,7 +188,7 @@ impl Client {
         }
         if let Some(details) = given {
             self.use_authorized_token(details.clone());
-            return self.complete(op, Ok(Completion::Authorized(details)));
+            return self.complete(op, Ok(Completion::Authorized(Box::new(details))));
         }
         let params = self.auth.token_params().clone();
         let call = Call::new(Kind::Authorize, None, self.now.instant);
@@ -538,7 +538,7 @@ impl Client {
             .and_then(|c| c.options.cipher.clone());
         let result = result.map(|mut r| {
             if let (Kind::Authorize, RestResult::Token(details)) = (entry.kind, &r) {
-                return Completion::Authorized(details.clone());
+                return Completion::Authorized(Box::new(details.clone()));
             }
             let errors = match &mut r {
                 RestResult::Messages(page) => decode_payloads(&mut page.items, cipher.as_ref()),
@@ -569,6 +569,9 @@ impl Client {
     /// (RSA4e).
     pub(crate) fn run_rest_timers(&mut self) {
         let now = self.now.instant;
+        if self.rest.calls.is_empty() {
+            return; // the common case, checked for every input
+        }
         let due: Vec<OpId> = self
             .rest
             .calls

@@ -11,6 +11,8 @@
 //! (`error`, `connectionDetails`, `extras`, ...) are cut out whole and
 //! handed to serde. The field mapping below is shared by both formats.
 
+use std::borrow::BorrowMut;
+
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
@@ -30,6 +32,11 @@ pub(super) trait FrameReader<'a> {
     fn list_begin_or_nil(&mut self) -> Option<Self::Seq>;
     /// Whether another item follows.
     fn list_next(&mut self, seq: &mut Self::Seq) -> Option<bool>;
+    /// How many items the list says it holds, when the format tells
+    /// (MessagePack does, JSON does not); a hint only.
+    fn list_len_hint(&self, _seq: &Self::Seq) -> usize {
+        0
+    }
     /// An integer (integral floats where the format has them).
     fn int(&mut self) -> Option<i128>;
     /// nil/null or a string.
@@ -60,9 +67,43 @@ fn first(seen: &mut u64, bit: u32) -> Option<()> {
     Some(())
 }
 
-/// Reads a frame's fields; `None` means "let serde decide".
-pub(super) fn protocol_message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<ProtocolMessage> {
-    let mut pm = ProtocolMessage::new(Action::Heartbeat);
+/// Reads a list of items into `items`, each read in place (`fill`) into a
+/// `fresh` one at the end of the list, as moving them costs more than
+/// reading small ones. The list is sized from the format's length hint
+/// (bounded: the length comes from the network) and otherwise grows by
+/// doubling from one: a list of one message, the usual case, takes one
+/// small allocation rather than room for four, which for items this large
+/// is a size that glibc serves only after merging its free chunks.
+fn list<'a, R: FrameReader<'a>, T>(
+    r: &mut R,
+    items: &mut Vec<T>,
+    fresh: impl Fn() -> T,
+    fill: impl Fn(&mut R, &mut T) -> Option<()>,
+) -> Option<()> {
+    /// The most items allocated ahead of reading them.
+    const MAX_HINT: usize = 128;
+    let mut list = r.list_begin_or_nil()?;
+    items.reserve_exact(r.list_len_hint(&list).min(MAX_HINT));
+    while r.list_next(&mut list)? {
+        if items.len() == items.capacity() {
+            items.reserve_exact(items.len().max(1));
+        }
+        items.push(fresh());
+        fill(r, items.last_mut()?)?;
+    }
+    Some(())
+}
+
+/// Reads a frame's fields into `out`, a `ProtocolMessage` or a box of one
+/// (see [`super::decode_protocol_message_boxed`]), as
+/// `ProtocolMessage::new(Action::Heartbeat)` makes it; `None` means "let
+/// serde decide".
+pub(super) fn protocol_message<'a, R, P>(r: &mut R, mut out: P) -> Option<P>
+where
+    R: FrameReader<'a>,
+    P: BorrowMut<ProtocolMessage>,
+{
+    let pm = out.borrow_mut();
     let mut seen = 0u64;
     let mut map = r.map_begin()?;
     while let Some(key) = r.map_next_key(&mut map)? {
@@ -109,17 +150,11 @@ pub(super) fn protocol_message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Prot
             }
             b"messages" => {
                 first(&mut seen, 10)?;
-                let mut list = r.list_begin_or_nil()?;
-                while r.list_next(&mut list)? {
-                    pm.messages.push(message(r)?);
-                }
+                list(r, &mut pm.messages, Message::default, message)?;
             }
             b"presence" => {
                 first(&mut seen, 11)?;
-                let mut list = r.list_begin_or_nil()?;
-                while r.list_next(&mut list)? {
-                    pm.presence.push(presence(r)?);
-                }
+                list(r, &mut pm.presence, absent, presence)?;
             }
             b"annotations" => {
                 first(&mut seen, 12)?;
@@ -148,7 +183,7 @@ pub(super) fn protocol_message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Prot
             _ => r.skip()?, // unknown fields are ignored
         }
     }
-    Some(pm)
+    Some(out)
 }
 
 /// A payload. Binary data that travels as base64 text (a string whose
@@ -170,8 +205,7 @@ fn data<'a, R: FrameReader<'a>>(r: &mut R, encoding: &mut Option<String>) -> Opt
     Some(data)
 }
 
-fn message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Message> {
-    let mut m = Message::default();
+fn message<'a, R: FrameReader<'a>>(r: &mut R, m: &mut Message) -> Option<()> {
     let mut seen = 0u64;
     let mut map = r.map_begin()?;
     while let Some(key) = r.map_next_key(&mut map)? {
@@ -231,11 +265,15 @@ fn message<'a, R: FrameReader<'a>>(r: &mut R) -> Option<Message> {
             _ => r.skip()?,
         }
     }
-    Some(m)
+    Some(())
 }
 
-fn presence<'a, R: FrameReader<'a>>(r: &mut R) -> Option<PresenceMessage> {
-    let mut p = PresenceMessage::new(PresenceAction::Absent, None, Data::None);
+/// A presence message with nothing read into it yet.
+fn absent() -> PresenceMessage {
+    PresenceMessage::new(PresenceAction::Absent, None, Data::None)
+}
+
+fn presence<'a, R: FrameReader<'a>>(r: &mut R, p: &mut PresenceMessage) -> Option<()> {
     let mut seen = 0u64;
     let mut map = r.map_begin()?;
     while let Some(key) = r.map_next_key(&mut map)? {
@@ -275,5 +313,5 @@ fn presence<'a, R: FrameReader<'a>>(r: &mut R) -> Option<PresenceMessage> {
             _ => r.skip()?,
         }
     }
-    Some(p)
+    Some(())
 }

@@ -354,7 +354,9 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 
     /// An integer: optional minus, digits, no leading zero, no fraction or
-    /// exponent (those go to serde, which accepts integral floats).
+    /// exponent (those go to serde, which accepts integral floats). The
+    /// digits are summed in a `u64` (cheaper than `i128` arithmetic): a
+    /// larger magnitude fits no integer field, so serde decides.
     fn int(&mut self) -> Option<i128> {
         self.ws();
         let b = self.bytes();
@@ -452,10 +454,14 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 }
 
-/// Reads a whole frame; `None` means "let serde decide".
-pub(super) fn protocol_message(text: &str) -> Option<ProtocolMessage> {
+/// Reads a whole frame into `out`, a new `ProtocolMessage` or a box of
+/// one; `None` means "let serde decide".
+pub(super) fn protocol_message<P>(text: &str, out: P) -> Option<P>
+where
+    P: std::borrow::BorrowMut<ProtocolMessage>,
+{
     let mut r = Reader { text, pos: 0 };
-    let pm = super::fast::protocol_message(&mut r)?;
+    let pm = super::fast::protocol_message(&mut r, out)?;
     r.ws();
     (r.pos == text.len()).then_some(pm)
 }

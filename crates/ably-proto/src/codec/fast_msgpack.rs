@@ -1,5 +1,7 @@
 //! The MessagePack side of the fast frame reader (see [`super::fast`]).
 
+use std::borrow::BorrowMut;
+
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
@@ -197,6 +199,10 @@ impl<'a> FrameReader<'a> for Reader<'a> {
         Some(true)
     }
 
+    fn list_len_hint(&self, left: &usize) -> usize {
+        *left
+    }
+
     fn int(&mut self) -> Option<i128> {
         self.int_()
     }
@@ -222,9 +228,10 @@ impl<'a> FrameReader<'a> for Reader<'a> {
     }
 }
 
-/// Reads a whole frame; `None` means "let serde decide".
-pub(super) fn protocol_message(bytes: &[u8]) -> Option<ProtocolMessage> {
+/// Reads a whole frame into `out`, a new `ProtocolMessage` or a box of
+/// one; `None` means "let serde decide".
+pub(super) fn protocol_message<P: BorrowMut<ProtocolMessage>>(bytes: &[u8], out: P) -> Option<P> {
     let mut r = Reader { bytes, pos: 0 };
-    let pm = super::fast::protocol_message(&mut r)?;
+    let pm = super::fast::protocol_message(&mut r, out)?;
     (r.pos == bytes.len()).then_some(pm)
 }

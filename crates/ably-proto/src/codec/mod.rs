@@ -15,6 +15,7 @@ mod fast;
 mod fast_json;
 mod fast_msgpack;
 
+use std::borrow::BorrowMut;
 use std::fmt;
 
 use serde::Serialize;
@@ -22,7 +23,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ErrorInfo;
 use crate::error::codes;
-use crate::wire::{Message, PresenceMessage, ProtocolMessage};
+use crate::wire::{Action, Message, PresenceMessage, ProtocolMessage};
 
 /// A wire format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -120,11 +121,11 @@ impl Wire for ProtocolMessage {
     }
 
     fn fast_msgpack(bytes: &[u8]) -> Option<Self> {
-        fast_msgpack::protocol_message(bytes)
+        fast_msgpack::protocol_message(bytes, ProtocolMessage::new(Action::Heartbeat))
     }
 
     fn fast_json(text: &str) -> Option<Self> {
-        fast_json::protocol_message(text)
+        fast_json::protocol_message(text, ProtocolMessage::new(Action::Heartbeat))
     }
 }
 
@@ -168,12 +169,31 @@ pub fn encode<T: Wire>(value: &T, format: Format) -> Result<Vec<u8>, CodecError>
 
 /// Decodes a value. The whole input must be one value.
 pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
-    let fast = match format {
+    decode_with(bytes, format, |input| match input {
+        FastInput::Json(text) => T::fast_json(text),
+        FastInput::MsgPack(bytes) => T::fast_msgpack(bytes),
+    })
+}
+
+/// What a fast reader reads: validated JSON text or MessagePack bytes.
+enum FastInput<'a> {
+    Json(&'a str),
+    MsgPack(&'a [u8]),
+}
+
+/// Decodes a `T`, or a box of one (`F`), with the `fast` reader when it
+/// can and with serde otherwise.
+fn decode_with<T: Wire, F: From<T> + BorrowMut<T>>(
+    bytes: &[u8],
+    format: Format,
+    fast: impl FnOnce(FastInput<'_>) -> Option<F>,
+) -> Result<F, CodecError> {
+    let slow = match format {
         // Validating UTF-8 once up front lets serde_json skip it per string.
         Format::Json => match std::str::from_utf8(bytes) {
             Ok(text) => {
-                if let Some(mut v) = T::fast_json(text) {
-                    v.after_decode();
+                if let Some(mut v) = fast(FastInput::Json(text)) {
+                    v.borrow_mut().after_decode();
                     return Ok(v);
                 }
                 serde_json::from_str::<T>(text).ok()
@@ -181,8 +201,8 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
             Err(_) => None,
         },
         Format::MsgPack => {
-            if let Some(mut v) = T::fast_msgpack(bytes) {
-                v.after_decode();
+            if let Some(mut v) = fast(FastInput::MsgPack(bytes)) {
+                v.borrow_mut().after_decode();
                 return Ok(v);
             }
             let mut de = msgpack_deserializer(bytes);
@@ -200,10 +220,10 @@ pub fn decode<T: Wire>(bytes: &[u8], format: Format) -> Result<T, CodecError> {
             }
         }
     };
-    match fast {
+    match slow {
         Some(mut v) => {
             v.after_decode();
-            Ok(v)
+            Ok(F::from(v))
         }
         None => Err(explain_decode_error::<T>(bytes, format)),
     }
@@ -285,6 +305,28 @@ pub fn decode_protocol_message(
     format: Format,
 ) -> Result<ProtocolMessage, CodecError> {
     decode(bytes, format)
+}
+
+/// [`decode_protocol_message`] into a box: the client's receive path hands
+/// the frame on through several calls, and moving a pointer is cheaper
+/// than moving the whole frame each time. The box of an earlier frame,
+/// `spare`, is reused when given (one allocation less per frame).
+pub(crate) fn decode_protocol_message_boxed(
+    bytes: &[u8],
+    format: Format,
+    spare: Option<Box<ProtocolMessage>>,
+) -> Result<Box<ProtocolMessage>, CodecError> {
+    let out = match spare {
+        Some(mut frame) => {
+            *frame = ProtocolMessage::new(Action::Heartbeat);
+            frame
+        }
+        None => Box::new(ProtocolMessage::new(Action::Heartbeat)),
+    };
+    decode_with::<ProtocolMessage, _>(bytes, format, |input| match input {
+        FastInput::Json(text) => fast_json::protocol_message(text, out),
+        FastInput::MsgPack(bytes) => fast_msgpack::protocol_message(bytes, out),
+    })
 }
 
 /// Decodes a MessagePack frame with serde only, skipping the fast reader;

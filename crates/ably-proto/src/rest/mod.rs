@@ -406,7 +406,7 @@ fn assign_ids(messages: &mut [Message], rng: &mut dyn RngCore) {
 /// `version` from the message's serial and timestamp (TM2s, TM2s1,
 /// TM2s2), and an empty annotations summary (TM2u, TM8a).
 fn fill_in(message: &mut Message) {
-    let version = message.version.get_or_insert_with(MessageVersion::default);
+    let version = message.version.get_or_insert_with(Box::default);
     if version.serial.is_none() {
         version.serial.clone_from(&message.serial);
     }
@@ -628,7 +628,7 @@ impl RestOp {
                 };
                 message.action = Some(action);
                 if operation.is_some() {
-                    message.version = operation;
+                    message.version = operation.map(Box::new);
                 }
                 let mut r = RestRequest::new(
                     request::Method::Patch,

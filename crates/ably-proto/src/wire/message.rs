@@ -62,9 +62,10 @@ pub struct Message {
     /// Opaque identifier assigned by the service (TM2r).
     #[serde(default)]
     pub serial: Option<String>,
-    /// The latest version of the message (TM2s).
+    /// The latest version of the message (TM2s); boxed, as few messages
+    /// have one, to keep `Message` small.
     #[serde(default)]
-    pub version: Option<MessageVersion>,
+    pub version: Option<Box<MessageVersion>>,
     /// Annotation summaries (TM2u); opaque here.
     #[serde(default)]
     pub annotations: Option<serde_json::Value>,

@@ -177,16 +177,36 @@ impl ProtocolMessage {
     /// `<frame id>:<index>`, a missing connectionId and timestamp come from
     /// the frame.
     pub fn fill_inherited_fields(&mut self) {
+        self.fill_inherited(false);
+    }
+
+    /// As [`ProtocolMessage::fill_inherited_fields`], for a frame about to
+    /// be taken apart: the last message that inherits the connectionId
+    /// takes the frame's own (one copy less), leaving the frame's empty.
+    pub(crate) fn take_inherited_fields(&mut self) {
+        self.fill_inherited(true);
+    }
+
+    fn fill_inherited(&mut self, take: bool) {
         let id = self.id.as_deref();
-        let connection_id = self.connection_id.as_deref();
+        let mut connection_id = self.connection_id.take();
         let timestamp = self.timestamp;
+        let mut left = self.messages.len() + self.presence.len();
+        let mut inherit = |own: &mut Option<String>| {
+            left -= 1;
+            if own.is_none() {
+                *own = if take && left == 0 {
+                    connection_id.take()
+                } else {
+                    connection_id.clone()
+                };
+            }
+        };
         for (i, m) in self.messages.iter_mut().enumerate() {
             if m.id.is_none() {
                 m.id = id.map(|id| indexed_id(id, i));
             }
-            if m.connection_id.is_none() {
-                m.connection_id = connection_id.map(str::to_owned);
-            }
+            inherit(&mut m.connection_id);
             if m.timestamp.is_none() {
                 m.timestamp = timestamp;
             }
@@ -195,13 +215,12 @@ impl ProtocolMessage {
             if p.id.is_none() {
                 p.id = id.map(|id| indexed_id(id, i));
             }
-            if p.connection_id.is_none() {
-                p.connection_id = connection_id.map(str::to_owned);
-            }
+            inherit(&mut p.connection_id);
             if p.timestamp.is_none() {
                 p.timestamp = timestamp;
             }
         }
+        self.connection_id = connection_id;
     }
 
     /// Undoes the transport form of binary data in every message.
@@ -210,5 +229,43 @@ impl ProtocolMessage {
         self.presence
             .iter_mut()
             .for_each(PresenceMessage::unwrap_base64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_heir_takes_the_connection_id_tm2c() {
+        let mut pm = ProtocolMessage::new(Action::Message);
+        pm.id = Some("f".into());
+        pm.connection_id = Some("conn".into());
+        pm.messages = vec![Message::default(), Message::default()];
+        let mut filled = pm.clone();
+        filled.fill_inherited_fields();
+        pm.take_inherited_fields();
+        assert_eq!(pm.messages, filled.messages);
+        assert_eq!(pm.messages[1].connection_id.as_deref(), Some("conn"));
+        assert_eq!(pm.messages[1].id.as_deref(), Some("f:1"));
+        assert_eq!(pm.connection_id, None, "taken by the last message");
+        assert_eq!(filled.connection_id.as_deref(), Some("conn"), "kept");
+    }
+
+    #[test]
+    fn a_last_message_with_its_own_connection_id_takes_nothing() {
+        let mut pm = ProtocolMessage::new(Action::Message);
+        pm.connection_id = Some("conn".into());
+        pm.messages = vec![
+            Message::default(),
+            Message {
+                connection_id: Some("own".into()),
+                ..Message::default()
+            },
+        ];
+        pm.take_inherited_fields();
+        assert_eq!(pm.messages[0].connection_id.as_deref(), Some("conn"));
+        assert_eq!(pm.messages[1].connection_id.as_deref(), Some("own"));
+        assert_eq!(pm.connection_id.as_deref(), Some("conn"));
     }
 }

@@ -456,7 +456,7 @@ fn rsa4d_callback_403_reauth_causes_failed_1() {
 /// The token an `authorize()` completed with.
 fn authorized(h: &Harness, op: ably_proto::client::OpId) -> TokenDetails {
     match h.completion(op) {
-        Some(Ok(Completion::Authorized(td))) => td,
+        Some(Ok(Completion::Authorized(td))) => *td,
         other => panic!("authorize() did not complete with a token: {other:?}"),
     }
 }

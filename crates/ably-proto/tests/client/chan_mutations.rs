@@ -30,7 +30,7 @@ fn annotate(
         channel: channel.into(),
         message_serial: serial.into(),
         action,
-        annotation,
+        annotation: Box::new(annotation),
     })
 }
 
@@ -65,7 +65,7 @@ fn annotations(h: &Harness, channel: &str) -> Vec<Annotation> {
             Event::Annotation {
                 channel: c,
                 annotation,
-            } if c == channel => Some(annotation.clone()),
+            } if **c == *channel => Some((**annotation).clone()),
             _ => None,
         })
         .collect()
@@ -336,8 +336,8 @@ fn edit(
     h.command(Command::EditMessage {
         channel: channel.into(),
         action,
-        message,
-        operation,
+        message: Box::new(message),
+        operation: operation.map(Box::new),
         params,
     })
 }

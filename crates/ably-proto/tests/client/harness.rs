@@ -640,7 +640,7 @@ impl Harness {
                 Event::Message {
                     channel: c,
                     message,
-                } if c == channel => Some(message),
+                } if **c == *channel => Some(&**message),
                 _ => None,
             })
             .collect()
@@ -654,7 +654,7 @@ impl Harness {
                 Event::Presence {
                     channel: c,
                     message,
-                } if c == channel => Some(message),
+                } if **c == *channel => Some(&**message),
                 _ => None,
             })
             .collect()

@@ -71,7 +71,7 @@ fn attached_channel(channel: &str) -> Harness {
 
 /// Sends a REST operation.
 fn rest(h: &mut Harness, op: RestOp) -> OpId {
-    h.command(Command::Rest(op))
+    h.command(Command::Rest(Box::new(op)))
 }
 
 /// The result of a REST operation that succeeded.

@@ -121,7 +121,10 @@ fn rsa10e_authorize_saves_params_0() {
         ..AuthOptions::default()
     };
     let done = m.authorize_with(None, Some(given)).expect("authorize");
-    assert_eq!(done, Completion::Authorized(details("given-token")));
+    assert_eq!(
+        done,
+        Completion::Authorized(Box::new(details("given-token")))
+    );
     assert_eq!(m.token_calls.len(), 2, "the given token is used as it is");
     assert_eq!(current(&m).as_deref(), Some("given-token"));
 }
@@ -337,7 +340,7 @@ fn rsa8e_request_token_with_options_stores_nothing() {
     };
     let got = m.run(Command::RequestTokenWith {
         params: None,
-        options: Some(url),
+        options: Some(Box::new(url)),
     });
     assert!(got.is_ok(), "{got:?}");
     assert_eq!(host(&m.requests[0]), "other.example.com");
@@ -353,7 +356,7 @@ fn rsa8e_request_token_with_options_stores_nothing() {
     };
     m.run(Command::RequestTokenWith {
         params: None,
-        options: Some(query),
+        options: Some(Box::new(query)),
     })
     .expect("token");
     assert_eq!(path(&m.requests[1]), "/time");
@@ -379,11 +382,11 @@ fn rtc8_realtime_authorize_with_given_token() {
     };
     let op = h.command(Command::AuthorizeWith {
         params: None,
-        options: Some(given),
+        options: Some(Box::new(given)),
     });
     assert_eq!(
         h.completion(op),
-        Some(Ok(Completion::Authorized(details("given-token"))))
+        Some(Ok(Completion::Authorized(Box::new(details("given-token")))))
     );
     let auth = h.sent_with(Action::Auth);
     assert_eq!(auth.len(), 1);
@@ -400,7 +403,7 @@ fn rtc8_realtime_authorize_with_given_token() {
     };
     let op = h.command(Command::AuthorizeWith {
         params: None,
-        options: Some(basic),
+        options: Some(Box::new(basic)),
     });
     let e: ErrorInfo = match h.completion(op) {
         Some(Err(e)) => e,
@@ -460,10 +463,10 @@ fn rsa9d_realtime_query_time_before_connecting() {
     }));
     let op = h.command(Command::AuthorizeWith {
         params: None,
-        options: Some(AuthOptions {
+        options: Some(Box::new(AuthOptions {
             query_time: true,
             ..AuthOptions::default()
-        }),
+        })),
     });
     assert!(
         matches!(h.completion(op), Some(Ok(Completion::Authorized(t))) if t.token == "synced"),

@@ -356,7 +356,7 @@ fn rsc15f_expired_not_resurrected_2() {
         }
     });
     m.ok(RestOp::Time); // 1, 2: primary fails, a fallback answers
-    let held = m.start(ably_proto::client::Command::Rest(RestOp::Time)); // 3, held
+    let held = m.start(ably_proto::client::Command::Rest(Box::new(RestOp::Time))); // 3, held
     m.advance(Duration::from_millis(150));
     m.ok(RestOp::Time); // 4
     assert!(!m.is_done(held));

@@ -200,7 +200,7 @@ impl Mock {
 
     /// A REST operation to its result.
     pub fn rest(&mut self, op: RestOp) -> Result<RestResult, ErrorInfo> {
-        match self.run(Command::Rest(op))? {
+        match self.run(Command::Rest(Box::new(op)))? {
             Completion::Rest(r) => Ok(*r),
             other => panic!("expected a REST result, got {other:?}"),
         }
@@ -239,13 +239,16 @@ impl Mock {
         params: Option<TokenParams>,
         options: Option<AuthOptions>,
     ) -> Result<Completion, ErrorInfo> {
-        self.run(Command::AuthorizeWith { params, options })
+        self.run(Command::AuthorizeWith {
+            params,
+            options: options.map(Box::new),
+        })
     }
 
     /// `authorize()` with optional params, to the token it gives (RSA10f).
     pub fn authorize(&mut self, params: Option<TokenParams>) -> Result<TokenDetails, ErrorInfo> {
         match self.run(Command::Authorize(params))? {
-            Completion::Authorized(t) => Ok(t),
+            Completion::Authorized(t) => Ok(*t),
             other => panic!("expected a token, got {other:?}"),
         }
     }

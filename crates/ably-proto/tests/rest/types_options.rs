@@ -213,7 +213,7 @@ fn ao2_auth_options_attributes_0() {
     m.queue(vec![json(200, serde_json::json!({"token": "t"}))]);
     m.run(Command::RequestTokenWith {
         params: None,
-        options: Some(options),
+        options: Some(Box::new(options)),
     })
     .expect("token");
     let r = m.only();
