@@ -190,7 +190,10 @@ fn decode_with<T: Wire, F: From<T> + BorrowMut<T>>(
 ) -> Result<F, CodecError> {
     let slow = match format {
         // Validating UTF-8 once up front lets serde_json skip it per string.
-        Format::Json => match std::str::from_utf8(bytes) {
+        // simdutf8 checks a frame with SIMD (AVX2, SSE4.2 or NEON, chosen at
+        // run time), about twice as fast as the standard library on large
+        // frames; same answer.
+        Format::Json => match simdutf8::basic::from_utf8(bytes) {
             Ok(text) => {
                 if let Some(mut v) = fast(FastInput::Json(text)) {
                     v.borrow_mut().after_decode();
