@@ -66,22 +66,29 @@ async fn peer<R: Runtime>(args: &Args, client: Realtime<R>) -> Fallible<()> {
             let mut messages = channel.subscribe().await?;
             let cpu0 = cpu_ticks()?;
             println!("ready");
-            let deadline = Instant::now() + LIMIT;
-            let mut latencies = Vec::with_capacity(count);
-            let mut first_us = 0;
-            for i in 0..count {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let m = messages
-                    .recv_timeout(left)
-                    .await
-                    .map_err(|e| format!("after {i} of {count} messages: {e}"))?;
-                let at = now_us();
-                if i == 0 {
-                    first_us = at;
+            // One time limit for the whole run, not a timer per message (as
+            // the ably-js peer's listener has none).
+            let receive = async {
+                let mut latencies = Vec::with_capacity(count);
+                let mut first_us = 0;
+                for i in 0..count {
+                    let m = messages
+                        .recv()
+                        .await
+                        .ok_or_else(|| format!("the client ended after {i} of {count} messages"))?;
+                    let at = now_us();
+                    if i == 0 {
+                        first_us = at;
+                    }
+                    let sent = m.data.as_str().and_then(send_time);
+                    latencies.push(at.saturating_sub(sent.ok_or("a message without a send time")?));
                 }
-                let sent = m.data.as_str().and_then(send_time);
-                latencies.push(at.saturating_sub(sent.ok_or("a message without a send time")?));
-            }
+                Ok::<_, String>((first_us, latencies))
+            };
+            let (first_us, latencies) =
+                until(&runtime, Instant::now() + LIMIT, receive)
+                    .await
+                    .ok_or_else(|| format!("{count} messages did not come in time"))??;
             let last_us = now_us();
             sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
         }
