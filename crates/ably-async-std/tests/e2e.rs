@@ -23,7 +23,7 @@ fn on_smol<F: Future<Output = ()>>(scenario: impl FnOnce(Kit) -> F) {
 
 /// A kit serving TLS with a certificate of a new private CA.
 fn tls_kit() -> Kit {
-    let (identity, root) = private_ca();
+    let (identity, root) = TlsIdentity::private_ca().expect("a test CA");
     Kit::start_tls(identity, root)
 }
 
@@ -290,25 +290,4 @@ fn sse_subscribe_of_the_crate_runs_on_smol() {
             .expect("subscribes");
         assert!(stream.ended().is_none());
     });
-}
-
-/// A private CA and a certificate it signed for `localhost` and
-/// `127.0.0.1`: what ably-local serves, and the CA's certificate (DER).
-fn private_ca() -> (TlsIdentity, Vec<u8>) {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "ably-local test CA");
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("certificate");
-    let identity = TlsIdentity {
-        cert_chain_pem: leaf.pem().into_bytes(),
-        key_pem: key.serialize_pem().into_bytes(),
-    };
-    (identity, ca.der().to_vec())
 }

@@ -59,6 +59,26 @@ impl TlsIdentity {
         })
     }
 
+    /// A new private CA and a certificate it signed for `localhost` and
+    /// `127.0.0.1`: the identity to serve, and the CA's certificate (DER)
+    /// for clients to trust (`tls_root_certificates`). For tests and local
+    /// development; the adapters' TLS tests use it.
+    pub fn private_ca() -> Result<(TlsIdentity, Vec<u8>), rcgen::Error> {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "ably-local test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate()?)?;
+        let key = rcgen::KeyPair::generate()?;
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])?
+            .signed_by(&key, &ca)?;
+        let identity = TlsIdentity {
+            cert_chain_pem: leaf.pem().into_bytes(),
+            key_pem: key.serialize_pem().into_bytes(),
+        };
+        Ok((identity, ca.der().to_vec()))
+    }
+
     /// The rustls server configuration (ring, TLS 1.2 and 1.3, HTTP/1.1
     /// by ALPN). Fails with `InvalidInput` naming what cannot be used.
     pub fn server_config(&self) -> io::Result<Arc<ServerConfig>> {

@@ -15,29 +15,8 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 /// A safety net only: every wait below is on an answer.
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// A private CA and a certificate it signed for `localhost` and
-/// `127.0.0.1`: what the service serves, and the CA's certificate (DER).
-fn private_ca() -> (TlsIdentity, Vec<u8>) {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "ably-local test CA");
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("certificate");
-    let identity = TlsIdentity {
-        cert_chain_pem: leaf.pem().into_bytes(),
-        key_pem: key.serialize_pem().into_bytes(),
-    };
-    (identity, ca.der().to_vec())
-}
-
 fn tls_server() -> (BackgroundServer, Vec<u8>) {
-    let (identity, root) = private_ca();
+    let (identity, root) = TlsIdentity::private_ca().expect("a test CA");
     let config = Config {
         tls: Some(identity),
         ..Config::default()
@@ -124,8 +103,8 @@ fn plain_http_and_a_silent_client_hold_up_no_one() {
 
 #[tokio::test]
 async fn an_unusable_certificate_or_key_stops_the_start() {
-    let (good, _root) = private_ca();
-    let (other, _) = private_ca();
+    let (good, _root) = TlsIdentity::private_ca().expect("a test CA");
+    let (other, _) = TlsIdentity::private_ca().expect("a test CA");
     let cases = [
         (
             TlsIdentity {

@@ -99,7 +99,7 @@ fn tls_to_a_plain_service_fails_with_80000() {
 
 #[test]
 fn wss_and_https_with_an_extra_root() {
-    let (identity, root) = private_ca();
+    let (identity, root) = TlsIdentity::private_ca().expect("a test CA");
     run_with(
         Kit::start_tls(identity, root),
         scenario::wss_and_https_with_an_extra_root::<Tokio>,
@@ -108,7 +108,7 @@ fn wss_and_https_with_an_extra_root() {
 
 #[test]
 fn wss_without_the_root_fails_with_80000_unknown_issuer() {
-    let (identity, root) = private_ca();
+    let (identity, root) = TlsIdentity::private_ca().expect("a test CA");
     run_with(
         Kit::start_tls(identity, root),
         scenario::wss_without_the_root_fails_with_80000_unknown_issuer::<Tokio>,
@@ -173,25 +173,4 @@ fn sse_subscribe_outside_a_runtime_is_an_error() {
 /// The futures of the API are `Send`: this only compiles with one.
 fn sendable<F: Future + Send>(future: F) -> F {
     future
-}
-
-/// A private CA and a certificate it signed for `localhost` and
-/// `127.0.0.1`: what ably-local serves, and the CA's certificate (DER).
-fn private_ca() -> (TlsIdentity, Vec<u8>) {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "ably-local test CA");
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("CA certificate");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("certificate");
-    let identity = TlsIdentity {
-        cert_chain_pem: leaf.pem().into_bytes(),
-        key_pem: key.serialize_pem().into_bytes(),
-    };
-    (identity, ca.der().to_vec())
 }
