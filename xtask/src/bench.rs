@@ -416,7 +416,7 @@ fn render(lines: &BTreeMap<(String, String), Line>, v: &Versions, elapsed_s: f64
     let _ = writeln!(s, "- {}; node {}; ably-js {}", v.rustc, v.node, v.ably_js);
     let _ = writeln!(
         s,
-        "- Rust decode = `decode_protocol_message` + `fill_inherited_fields` + payload \
+        "- Rust decode = `decode_received` + `fill_inherited_fields` + payload \
          `decode(None)` of every message (JSON payloads checked, not parsed); Rust \
          decode+values = the same, then the value of every JSON payload parsed (rows with \
          JSON payloads only); Rust encode = payload encode + `codec::encode`; criterion \

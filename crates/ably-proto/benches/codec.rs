@@ -12,10 +12,11 @@
 //!
 //! Benchmarks:
 //!
-//! - `decode/<row>/<format>`: the full receive path of a frame:
-//!   [`codec::decode_protocol_message`], [`ProtocolMessage::fill_inherited_fields`]
-//!   and the payload decode (`decode(None)`, RSL6) of every message and
-//!   presence message. Dropping the decoded frame is included in the time.
+//! - `decode/<row>/<format>`: the full receive path of a frame, as the
+//!   client takes it: [`codec::decode_received`] (which, in JSON frames,
+//!   checks `json` payloads in the pass that unescapes them),
+//!   [`ProtocolMessage::fill_inherited_fields`] and the payload decode
+//!   (`decode(None)`, RSL6) of every message and presence message. Dropping the decoded frame is included in the time.
 //!   The `json` payloads are checked but not parsed into trees: that is
 //!   left until the application looks at them (see [`ably_proto::Json`]).
 //! - `decode_eager/<row>/<format>`: the same, then the value of every JSON
@@ -207,9 +208,11 @@ fn encode_payloads(pm: &mut ProtocolMessage) {
     }
 }
 
-/// The receive path of one frame: parse, inherit, payload decode.
+/// The receive path of one frame, as the client takes it: parse (with
+/// `json` payloads decoded as the JSON frame is read), inherit, payload
+/// decode.
 fn receive(bytes: &[u8], format: Format) -> ProtocolMessage {
-    let mut pm = codec::decode_protocol_message(bytes, format).expect("decode frame");
+    let mut pm = codec::decode_received(bytes, format).expect("decode frame");
     pm.fill_inherited_fields();
     for m in &mut pm.messages {
         m.decode(None).expect("payload decode");

@@ -49,6 +49,14 @@ pub(super) trait FrameReader<'a> {
     fn data_base64(&mut self) -> Option<(Data, bool)> {
         Some((self.data()?, false))
     }
+    /// A payload whose whole `encoding` so far is `json`: when the reader
+    /// decodes payloads (see [`super::decode_received`]) and the value is
+    /// a string of JSON text, that text comes back checked, as
+    /// `Data::Json`, with `true`; anything else as [`Self::data`] reads it,
+    /// with `false`.
+    fn data_json(&mut self) -> Option<(Data, bool)> {
+        Some((self.data()?, false))
+    }
     /// The next value decoded by serde.
     fn serde<T: DeserializeOwned>(&mut self) -> Option<T>;
     /// Skips the next value.
@@ -189,7 +197,17 @@ where
 /// A payload. Binary data that travels as base64 text (a string whose
 /// encoding, as read so far, ends in `base64`) is decoded here and the step
 /// dropped, as `unwrap_base64` would do after the decode (RSL6).
+///
+/// A payload whose whole encoding is `json` may be decoded here too, when
+/// the reader is asked to (see [`super::decode_received`]).
 fn data<'a, R: FrameReader<'a>>(r: &mut R, encoding: &mut Option<String>) -> Option<Data> {
+    if encoding.as_deref() == Some("json") {
+        let (data, decoded) = r.data_json()?;
+        if decoded {
+            *encoding = None;
+        }
+        return Some(data);
+    }
     let rest = match encoding.as_deref().and_then(|e| e.strip_suffix("base64")) {
         Some("") => None,
         Some(head) => match head.strip_suffix('/') {

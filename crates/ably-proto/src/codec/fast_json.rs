@@ -7,8 +7,9 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 
 use super::fast::FrameReader;
+use super::json_in_json::unescape_json;
 use crate::encoding::BASE64;
-use crate::wire::{Data, ProtocolMessage};
+use crate::wire::{Data, Json, ProtocolMessage};
 
 /// How deep [`Reader::skip_value`] follows nesting before giving up; serde
 /// has the last word on deeper values.
@@ -18,6 +19,9 @@ const SKIP_DEPTH: usize = super::MAX_DEPTH - 8;
 struct Reader<'a> {
     text: &'a str,
     pos: usize,
+    /// Whether `data` strings whose whole encoding is `json` are decoded
+    /// here (see [`super::decode_received`]).
+    json_payloads: bool,
 }
 
 /// Where a map or list is.
@@ -192,7 +196,7 @@ impl<'a> Reader<'a> {
 
 /// The character of the escape after a backslash, and how many bytes it
 /// used; `None` if it is not a JSON escape.
-fn unescape(s: &[u8]) -> Option<(char, usize)> {
+pub(super) fn unescape(s: &[u8]) -> Option<(char, usize)> {
     let hex4 = |s: &[u8]| -> Option<u32> {
         let digits = std::str::from_utf8(s.get(..4)?).ok()?;
         if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -241,7 +245,7 @@ fn unescape(s: &[u8]) -> Option<(char, usize)> {
 /// one branch-free pass, which the compiler vectorises. The text is a
 /// `&str` already, so nothing here needs to look at UTF-8.
 #[inline]
-fn find_special(s: &[u8]) -> Option<usize> {
+pub(super) fn find_special(s: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < 32 {
         let Some(chunk) = s.get(i..i + 8) else { break };
@@ -413,6 +417,16 @@ impl<'a> FrameReader<'a> for Reader<'a> {
         }
     }
 
+    fn data_json(&mut self) -> Option<(Data, bool)> {
+        if self.json_payloads && self.peek()? == b'"' {
+            if let Some((text, end)) = unescape_json(self.text, self.pos + 1) {
+                self.pos = end;
+                return Some((Data::Json(Json::from_checked_text(text)), true));
+            }
+        }
+        Some((self.data()?, false))
+    }
+
     fn data_base64(&mut self) -> Option<(Data, bool)> {
         if self.peek()? == b'"' {
             // Base64 text has no escapes, and the decoder refuses control
@@ -456,11 +470,17 @@ impl<'a> FrameReader<'a> for Reader<'a> {
 
 /// Reads a whole frame into `out`, a new `ProtocolMessage` or a box of
 /// one; `None` means "let serde decide".
-pub(super) fn protocol_message<P>(text: &str, out: P) -> Option<P>
+/// Reads a frame; with `json_payloads`, `json` data is decoded too (see
+/// [`super::decode_received`]).
+pub(super) fn protocol_message<P>(text: &str, out: P, json_payloads: bool) -> Option<P>
 where
     P: std::borrow::BorrowMut<ProtocolMessage>,
 {
-    let mut r = Reader { text, pos: 0 };
+    let mut r = Reader {
+        text,
+        pos: 0,
+        json_payloads,
+    };
     let pm = super::fast::protocol_message(&mut r, out)?;
     r.ws();
     (r.pos == text.len()).then_some(pm)
@@ -485,7 +505,11 @@ mod tests {
             r#""{\"order\":1,\"note\":\"xx\"}""#,
         ];
         for case in cases {
-            let mut r = super::Reader { text: case, pos: 0 };
+            let mut r = super::Reader {
+                text: case,
+                pos: 0,
+                json_payloads: false,
+            };
             let ours = r.string_owned().expect(case);
             let theirs: String = serde_json::from_str(case).expect(case);
             assert_eq!(ours, theirs);
@@ -500,7 +524,11 @@ mod tests {
             r#""\u12g4""#,
             r#""open"#,
         ] {
-            let mut r = super::Reader { text: bad, pos: 0 };
+            let mut r = super::Reader {
+                text: bad,
+                pos: 0,
+                json_payloads: false,
+            };
             assert_eq!(r.string_owned(), None, "{bad}");
             assert!(serde_json::from_str::<String>(bad).is_err(), "{bad}");
         }
@@ -602,7 +630,7 @@ mod tests {
         #[test]
         fn any_string_reads_like_serde(pieces in vec(piece(), 0..8)) {
             let text = format!("\"{}\"", pieces.concat());
-            let mut r = super::Reader { text: &text, pos: 0 };
+            let mut r = super::Reader { text: &text, pos: 0, json_payloads: false };
             let ours = r.string_owned();
             let theirs = serde_json::from_str::<String>(&text).ok();
             prop_assert_eq!(&ours, &theirs);

@@ -14,6 +14,7 @@
 mod fast;
 mod fast_json;
 mod fast_msgpack;
+mod json_in_json;
 
 use std::borrow::BorrowMut;
 use std::fmt;
@@ -125,7 +126,7 @@ impl Wire for ProtocolMessage {
     }
 
     fn fast_json(text: &str) -> Option<Self> {
-        fast_json::protocol_message(text, ProtocolMessage::new(Action::Heartbeat))
+        fast_json::protocol_message(text, ProtocolMessage::new(Action::Heartbeat), false)
     }
 }
 
@@ -310,7 +311,30 @@ pub fn decode_protocol_message(
     decode(bytes, format)
 }
 
-/// [`decode_protocol_message`] into a box: the client's receive path hands
+/// Decodes a frame that is about to be delivered: as
+/// [`decode_protocol_message`], and in a JSON frame the `data` of a message
+/// or presence message whose whole `encoding` is `json` is also decoded
+/// (RSL6) into [`crate::Data::Json`] with no encoding left, as
+/// [`Message::decode`] would do next. Unescaping that text out of the frame
+/// and checking it are one pass (see `json_in_json`), where the payload
+/// decoder would read it again. Text that is not JSON, or that the pass
+/// does not take, stays a string with its `json` encoding for the payload
+/// decoder, which reports the error (RSL6b).
+///
+/// This is the client's receive path, with [`ProtocolMessage::fill_inherited_fields`]
+/// and the payload decode of each message after it.
+pub fn decode_received(bytes: &[u8], format: Format) -> Result<ProtocolMessage, CodecError> {
+    decode_with::<ProtocolMessage, _>(bytes, format, |input| match input {
+        FastInput::Json(text) => {
+            fast_json::protocol_message(text, ProtocolMessage::new(Action::Heartbeat), true)
+        }
+        FastInput::MsgPack(bytes) => {
+            fast_msgpack::protocol_message(bytes, ProtocolMessage::new(Action::Heartbeat))
+        }
+    })
+}
+
+/// [`decode_received`] into a box: the client's receive path hands
 /// the frame on through several calls, and moving a pointer is cheaper
 /// than moving the whole frame each time. The box of an earlier frame,
 /// `spare`, is reused when given (one allocation less per frame).
@@ -327,7 +351,7 @@ pub(crate) fn decode_protocol_message_boxed(
         None => Box::new(ProtocolMessage::new(Action::Heartbeat)),
     };
     decode_with::<ProtocolMessage, _>(bytes, format, |input| match input {
-        FastInput::Json(text) => fast_json::protocol_message(text, out),
+        FastInput::Json(text) => fast_json::protocol_message(text, out, true),
         FastInput::MsgPack(bytes) => fast_msgpack::protocol_message(bytes, out),
     })
 }

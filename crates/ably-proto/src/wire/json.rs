@@ -75,6 +75,16 @@ impl Json {
         }
     }
 
+    /// Takes text that [`json_validate::validate`] accepts, without checking
+    /// it again (checked in debug builds).
+    pub(crate) fn from_checked_text(text: String) -> Json {
+        debug_assert!(json_validate::validate(&text).is_ok(), "{text}");
+        Json(Repr::Text {
+            text,
+            value: OnceLock::new(),
+        })
+    }
+
     /// Whether the data is an object or an array, the structured data RSL4a
     /// allows; for received text, told from its first byte without parsing.
     pub(crate) fn is_object_or_array(&self) -> bool {

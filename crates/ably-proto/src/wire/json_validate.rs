@@ -256,12 +256,12 @@ fn digits(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A number: `-`? (`0` | [1-9][0-9]*) (`.` [0-9]+)? ([eE] [+-]? [0-9]+)?;
+/// A number, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`;
 /// gives the offset after it.
 ///
 /// A number whose magnitude is below 10^300 is always in range; a larger
 /// one is rare and handed to serde_json, whose `f64` rounding decides.
-fn number(text: &str, start: usize) -> Result<usize, JsonSyntaxError> {
+pub(crate) fn number(text: &str, start: usize) -> Result<usize, JsonSyntaxError> {
     let b = text.as_bytes();
     let mut i = start;
     if b.get(i) == Some(&b'-') {

@@ -9,7 +9,7 @@ mod connection_details;
 mod data;
 mod flags;
 mod json;
-mod json_validate;
+pub(crate) mod json_validate;
 pub(crate) mod lenient;
 mod message;
 mod presence;
