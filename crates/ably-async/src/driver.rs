@@ -7,7 +7,7 @@
 use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use ably_net::clock::{Clock, os_seed};
@@ -24,6 +24,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tungstenite::{Error as WsError, Message};
 
 use crate::options::{AuthCallback, ClientOptions};
+use crate::read_wake::ReadWake;
 use crate::runtime::{BoxFuture, BoxSocket, Runtime, unblock, until};
 
 /// The most messages (from the handles, or from the socket) the driver
@@ -73,6 +74,9 @@ struct Driver<R: Runtime> {
     /// Cloned into helper tasks so that their results come back here.
     tx: UnboundedSender<Msg>,
     socket: Option<BoxSocket>,
+    /// Whether the socket is to be polled, and the waker it is polled with.
+    read_wake: Arc<ReadWake>,
+    read_waker: Waker,
     /// The armed timer and the deadline it is for (the core's deadline or
     /// an earlier one it has since moved from).
     timer: Option<(Instant, BoxFuture<()>)>,
@@ -111,12 +115,15 @@ pub(crate) fn start<R: Runtime>(
         opts.core.http_request_timeout,
         &trust,
     );
+    let (read_wake, read_waker) = ReadWake::new();
     let driver = Driver {
         dispatcher,
         clock,
         rx,
         tx: tx.clone(),
         socket: None,
+        read_wake,
+        read_waker,
         timer: None,
         auth_callback: opts.auth_callback.clone(),
         http,
@@ -169,14 +176,29 @@ impl<R: Runtime> Driver<R> {
                     Poll::Pending => break,
                 }
             }
-            if let Some(socket) = &mut self.socket {
-                while wake.reads.len() < BATCH && !wake.ended {
-                    match socket.poll_next_unpin(cx) {
+            // The socket only when it woke the task (see `ReadWake`).
+            self.read_wake.register(cx.waker());
+            if let Some(socket) = &mut self.socket
+                && self.read_wake.take()
+            {
+                let mut read_cx = Context::from_waker(&self.read_waker);
+                loop {
+                    if wake.reads.len() == BATCH {
+                        self.read_wake.set(); // more may be buffered
+                        break;
+                    }
+                    match socket.poll_next_unpin(&mut read_cx) {
                         Poll::Ready(Some(read)) => {
-                            wake.ended = read.is_err();
                             wake.reads.push(read);
+                            if wake.reads.last().is_some_and(Result::is_err) {
+                                wake.ended = true;
+                                break;
+                            }
                         }
-                        Poll::Ready(None) => wake.ended = true,
+                        Poll::Ready(None) => {
+                            wake.ended = true;
+                            break;
+                        }
                         Poll::Pending => break,
                     }
                 }
@@ -273,6 +295,7 @@ impl<R: Runtime> Driver<R> {
                 };
                 if self.dispatcher.opened(now, generation, result) {
                     self.socket = socket;
+                    self.read_wake.set();
                 } else if let Some(socket) = socket {
                     self.close_socket(socket);
                 }

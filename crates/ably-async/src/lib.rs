@@ -47,7 +47,10 @@
 //! one causes (frames are fed to the socket, helpers spawned), feeds
 //! `Input::Timeout` once the deadline has passed, and flushes the socket
 //! once for the whole batch. An idle client sleeps until one of the three
-//! wakes it: there is no polling interval.
+//! wakes it: there is no polling interval. The socket is polled with a
+//! waker of its own (`read_wake.rs`) and only after it fired, not on every
+//! wake of the task: on async-io (async-std, smol) each poll that finds
+//! nothing costs system calls.
 //!
 //! When the last handle is dropped, the driver closes the connection
 //! politely (a CLOSE, nobody waits for CLOSED), closes the socket in a
@@ -68,6 +71,7 @@ pub mod bench_peer;
 mod driver;
 mod handle;
 mod options;
+mod read_wake;
 mod realtime;
 mod rest;
 mod runtime;
