@@ -8,7 +8,10 @@
 //! and `ABLY_RUST_PEER`: the path of the `interop_peer` example of
 //! ably-blocking, this project's client for the scenarios that pair it
 //! with ably-js), and prints `N passed, M failed` last. Exits non-zero
-//! when one fails.
+//! when one fails. A second ably-local serves TLS with a CA made for the
+//! run (`--tls-dev-ca target/interop-tls`): its port is in
+//! `ABLY_LOCAL_TLS_PORT`, its CA in `ABLY_LOCAL_TLS_CA_DER` (for the Rust
+//! peer) and in `NODE_EXTRA_CA_CERTS` (PEM, which node reads as it starts).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -35,6 +38,7 @@ const SCENARIOS: &[&str] = &[
     "rest",
     "sse",
     "sse_presence",
+    "tls",
 ];
 
 /// Scripts in interop/ that are not scenarios.
@@ -114,6 +118,41 @@ fn check_listed(dir: &Path) -> Result {
     Ok(())
 }
 
+/// Starts `ably-local --listen 127.0.0.1:0 --key KEY` with `extra`
+/// arguments; gives the running service and its port, read from the first
+/// line it prints (`ably-local listening on SCHEME://ADDR`).
+fn start_service(extra: &[&str], scheme: &str) -> Result<(Service, String)> {
+    let bin = target_dir()
+        .join("debug")
+        .join(format!("ably-local{}", std::env::consts::EXE_SUFFIX));
+    let mut child = Command::new(&bin)
+        .args(["--listen", "127.0.0.1:0", "--key", KEY])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout from ably-local")?;
+    let service = Service(child);
+    let mut lines = BufReader::new(stdout);
+    let mut first = String::new();
+    lines.read_line(&mut first)?;
+    let addr = first
+        .trim()
+        .strip_prefix(&format!("ably-local listening on {scheme}://"))
+        .ok_or_else(|| format!("unexpected first line from ably-local: {first:?}"))?
+        .to_owned();
+    // Keep reading what it prints so that it never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = lines.read_to_end(&mut sink);
+    });
+    let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
+    eprintln!("interop: ably-local on {scheme}://{addr}");
+    Ok((service, port))
+}
+
 /// Runs the interop scenarios; `args` may name a subset.
 pub(crate) fn run(args: &[String]) -> Result {
     let root = workspace_root();
@@ -179,33 +218,13 @@ pub(crate) fn run(args: &[String]) -> Result {
         )?;
     }
 
-    let bin = target_dir()
-        .join("debug")
-        .join(format!("ably-local{}", std::env::consts::EXE_SUFFIX));
-    let mut child = Command::new(&bin)
-        .args(["--listen", "127.0.0.1:0", "--key", KEY])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout from ably-local")?;
-    let service = Service(child);
-    let mut lines = BufReader::new(stdout);
-    let mut first = String::new();
-    lines.read_line(&mut first)?;
-    let addr = first
-        .trim()
-        .strip_prefix("ably-local listening on http://")
-        .ok_or_else(|| format!("unexpected first line from ably-local: {first:?}"))?
-        .to_owned();
-    // Keep reading what it prints so that it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = lines.read_to_end(&mut sink);
-    });
-    let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
-    eprintln!("interop: ably-local on {addr}");
+    let (service, port) = start_service(&[], "http")?;
+    // The same service over TLS, with a CA made for the run: ably-js trusts
+    // it through NODE_EXTRA_CA_CERTS (read when node starts), the Rust
+    // peer through `--tls-ca`.
+    let ca_dir = target_dir().join("interop-tls");
+    let ca_arg = ca_dir.display().to_string();
+    let (tls_service, tls_port) = start_service(&["--tls-dev-ca", &ca_arg], "https")?;
 
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
@@ -217,6 +236,9 @@ pub(crate) fn run(args: &[String]) -> Result {
             .env("ABLY_LOCAL_PORT", &port)
             .env("ABLY_LOCAL_KEY", KEY)
             .env("ABLY_RUST_PEER", &peer)
+            .env("ABLY_LOCAL_TLS_PORT", &tls_port)
+            .env("ABLY_LOCAL_TLS_CA_DER", ca_dir.join("ca.der"))
+            .env("NODE_EXTRA_CA_CERTS", ca_dir.join("ca.pem"))
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot run node: {e}"))?;
@@ -232,6 +254,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         }
     }
     drop(service);
+    drop(tls_service);
     if !failures.is_empty() {
         println!("failed: {}", failures.join(", "));
     }

@@ -1,5 +1,6 @@
-//! The Rust side of the encrypted interop scenario
-//! (`xtask/js/interop/encrypted_rust.mjs`, run by `cargo xtask interop`):
+//! The Rust side of the interop scenarios that pair this project's client
+//! with ably-js (`xtask/js/interop/encrypted_rust.mjs` and `tls.mjs`, run
+//! by `cargo xtask interop`):
 //! a blocking realtime client on an encrypted channel (RSL5) that either
 //! publishes the three payload kinds or prints what it receives.
 //!
@@ -7,6 +8,10 @@
 //! interop_peer publish   --port P --key K --channel C --cipher-key B64 --format json|msgpack
 //! interop_peer subscribe --port P --key K --channel C --cipher-key B64 --format json|msgpack --count N
 //! ```
+//!
+//! With `--tls-ca FILE` (a CA certificate, DER, such as the `ca.der` of
+//! `ably-local --tls-dev-ca DIR`), the client connects with TLS (`wss://`)
+//! to `--port`, trusting that CA (`xtask/js/interop/tls.mjs`).
 //!
 //! `publish` sends `text` (a string), `json` (an object) and `binary`
 //! (bytes), each waiting for its ACK, and exits. `subscribe` attaches,
@@ -75,9 +80,15 @@ fn main() -> Fallible<()> {
     let cipher = CipherParams::from_base64_key(&flag("cipher-key")?)?;
     let options = ClientOptions::new(flag("key")?)
         .endpoint("127.0.0.1")
-        .port(flag("port")?.parse()?)
-        .tls(false)
         .format(format);
+    // With `--tls-ca DER`: `wss://` to `--port`, trusting that CA.
+    let options = match flags.get("tls-ca") {
+        Some(ca) => options
+            .port(flag("port")?.parse()?)
+            .tls(true)
+            .tls_root_certificates(vec![std::fs::read(ca)?]),
+        None => options.port(flag("port")?.parse()?).tls(false),
+    };
     let client = Realtime::new(options)?;
     let channel = client
         .channels()

@@ -9,7 +9,8 @@ use ably_local::tls::TlsIdentity;
 
 const USAGE: &str = "\
 usage: ably-local [--listen ADDR] [--key APPID.KEYID:SECRET]... [--data-dir DIR]
-                  [--tls-cert PEM --tls-key PEM] [LIMIT FLAGS]
+                  [--tls-cert PEM --tls-key PEM | --tls-dev-ca DIR]
+                  [LIMIT FLAGS]
 
 An Ably-compatible realtime service (WebSocket protocol v2-v6, JSON and
 MessagePack) for development and tests.
@@ -29,6 +30,12 @@ options:
                   [env ABLY_LOCAL_TLS_CERT]; needs --tls-key
   --tls-key PEM   the private key of --tls-cert, PEM (PKCS#8, RSA or EC)
                   [env ABLY_LOCAL_TLS_KEY]
+  --tls-dev-ca DIR
+                  serve HTTPS and WSS with a certificate for localhost and
+                  127.0.0.1 from a new private CA, whose certificate is
+                  written to DIR/ca.pem and DIR/ca.der for clients to trust
+                  (NODE_EXTRA_CA_CERTS, curl --cacert, tls_root_certificates)
+                  [env ABLY_LOCAL_TLS_DEV_CA]; for development and tests
   -h, --help      this text
   -V, --version   the version
 
@@ -62,7 +69,7 @@ or with KiB or MiB; each also read from the env var named, a flag wins):
                                 (64MiB)
 
 The first line printed is `ably-local listening on http://ADDR`
-(`https://ADDR` with --tls-cert).
+(`https://ADDR` with --tls-cert or --tls-dev-ca).
 Ctrl-C or SIGTERM tells every client DISCONNECTED and stops.";
 
 /// How a limit's value is written.
@@ -250,6 +257,7 @@ fn parse_args(
     }
     let mut tls_cert = env("ABLY_LOCAL_TLS_CERT").filter(|p| !p.is_empty());
     let mut tls_key = env("ABLY_LOCAL_TLS_KEY").filter(|p| !p.is_empty());
+    let mut tls_dev_ca = env("ABLY_LOCAL_TLS_DEV_CA").filter(|p| !p.is_empty());
     for limit in LIMITS {
         if let Some(text) = env(limit.env).filter(|t| !t.is_empty()) {
             let v = parse_value(limit, &text).map_err(|e| format!("{}: {e}", limit.env))?;
@@ -278,6 +286,7 @@ fn parse_args(
             "--data-dir" => config.data_dir = Some(value("--data-dir")?.into()),
             "--tls-cert" => tls_cert = Some(value("--tls-cert")?),
             "--tls-key" => tls_key = Some(value("--tls-key")?),
+            "--tls-dev-ca" => tls_dev_ca = Some(value("--tls-dev-ca")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -297,6 +306,18 @@ fn parse_args(
     }
     if !cli_keys.is_empty() {
         config.keys = cli_keys;
+    }
+    if let Some(dir) = tls_dev_ca {
+        if tls_cert.is_some() || tls_key.is_some() {
+            return Err(
+                "--tls-dev-ca serves a certificate of its own: drop --tls-cert and --tls-key"
+                    .into(),
+            );
+        }
+        let tls = TlsIdentity::private_ca_in(dir.as_ref())
+            .map_err(|e| format!("--tls-dev-ca {dir}: {e}"))?;
+        config.tls = Some(tls);
+        return Ok(Some(config));
     }
     config.tls = match (tls_cert, tls_key) {
         (None, None) => None,
@@ -544,6 +565,59 @@ mod tests {
     }
 
     #[test]
+    fn tls_dev_ca_writes_the_ca_that_signed_the_served_certificate() {
+        let dir = TempDir::new("tls-dev-ca");
+        let ca_dir = dir.0.join("ca").display().to_string();
+        let tls = parse(&["--tls-dev-ca", &ca_dir], &[])
+            .expect("config")
+            .tls
+            .expect("tls");
+        tls.server_config().expect("usable");
+        let der = std::fs::read(dir.0.join("ca").join("ca.der")).expect("ca.der");
+        let pem = std::fs::read(dir.0.join("ca").join("ca.pem")).expect("ca.pem");
+        use rustls::client::danger::ServerCertVerifier as _;
+        use rustls::pki_types::pem::PemObject as _;
+        let from_pem: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<_, _>>()
+            .expect("PEM");
+        assert_eq!(from_pem.len(), 1);
+        assert_eq!(from_pem[0].as_ref(), der.as_slice());
+        // The served certificate chains to that CA.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der.into()).expect("a CA certificate");
+        let leaf = rustls::pki_types::CertificateDer::pem_slice_iter(&tls.cert_chain_pem)
+            .next()
+            .expect("a certificate")
+            .expect("PEM");
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::new(roots),
+            std::sync::Arc::new(rustls::crypto::ring::default_provider()),
+        )
+        .build()
+        .expect("verifier");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        verifier
+            .verify_server_cert(&leaf, &[], &name, &[], rustls::pki_types::UnixTime::now())
+            .expect("signed by the written CA");
+
+        let e = parse(
+            &[
+                "--tls-dev-ca",
+                &ca_dir,
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
+            &[],
+        )
+        .expect_err("refused");
+        assert!(e.contains("--tls-dev-ca"), "{e}");
+        let by_env = parse(&[], &[("ABLY_LOCAL_TLS_DEV_CA", &ca_dir)]).expect("config");
+        assert!(by_env.tls.is_some());
+    }
+
+    #[test]
     fn every_limit_is_in_the_usage_text() {
         for limit in LIMITS {
             assert!(USAGE.contains(limit.flag), "{}", limit.flag);
@@ -554,6 +628,8 @@ mod tests {
             "--tls-key",
             "ABLY_LOCAL_TLS_CERT",
             "ABLY_LOCAL_TLS_KEY",
+            "--tls-dev-ca",
+            "ABLY_LOCAL_TLS_DEV_CA",
         ] {
             assert!(USAGE.contains(text), "{text}");
         }

@@ -79,6 +79,28 @@ impl TlsIdentity {
         Ok((identity, ca.der().to_vec()))
     }
 
+    /// [`TlsIdentity::private_ca`], with the CA's certificate written to
+    /// `dir` (created if needed) as `ca.pem` and `ca.der`, for clients to
+    /// trust: `NODE_EXTRA_CA_CERTS=dir/ca.pem` for Node.js (ably-js),
+    /// `tls_root_certificates` with `ca.der` for this project's clients,
+    /// `curl --cacert dir/ca.pem`. What `ably-local --tls-dev-ca DIR`
+    /// serves.
+    pub fn private_ca_in(dir: &Path) -> io::Result<TlsIdentity> {
+        use base64::Engine as _;
+        let (identity, ca_der) = TlsIdentity::private_ca().map_err(io::Error::other)?;
+        std::fs::create_dir_all(dir)?;
+        let body = base64::engine::general_purpose::STANDARD.encode(&ca_der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).map_err(io::Error::other)?);
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        std::fs::write(dir.join("ca.der"), &ca_der)?;
+        std::fs::write(dir.join("ca.pem"), pem)?;
+        Ok(identity)
+    }
+
     /// The rustls server configuration (ring, TLS 1.2 and 1.3, HTTP/1.1
     /// by ALPN). Fails with `InvalidInput` naming what cannot be used.
     pub fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
