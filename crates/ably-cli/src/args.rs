@@ -70,6 +70,11 @@ pub struct Global {
     #[arg(long, global = true, help_heading = GLOBAL, overrides_with = "tls")]
     pub no_tls: bool,
 
+    /// Also trust the CA certificates in FILE (PEM or DER) for TLS: a
+    /// private CA, or the `ca.pem` of `ably local --tls-dev-ca DIR`.
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
+    pub tls_ca: Option<PathBuf>,
+
     /// The clientId of this client (for presence, the member's name; for
     /// `auth issue-token`, the token's clientId).
     #[arg(long, global = true, help_heading = GLOBAL)]
@@ -160,6 +165,11 @@ pub struct LocalArgs {
     /// survive a restart [default: memory only].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS and WSS with a certificate for localhost and 127.0.0.1
+    /// from a new private CA, whose certificate is written to DIR/ca.pem
+    /// and DIR/ca.der (`--tls --tls-ca DIR/ca.pem` for other commands).
+    #[arg(long, value_name = "DIR")]
+    pub tls_dev_ca: Option<PathBuf>,
 }
 
 /// `ably channels ...`.

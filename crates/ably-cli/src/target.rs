@@ -24,6 +24,8 @@ pub struct Target {
     pub options: ClientOptions,
     /// Set when the default local key is used: a note for stderr.
     pub local_default: Option<String>,
+    /// DER certificates to trust besides the webpki roots (`--tls-ca`).
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 impl Target {
@@ -101,9 +103,25 @@ pub fn resolve(global: &Global) -> Result<Target, ErrorInfo> {
         Protocol::Json => Format::Json,
         Protocol::Msgpack => Format::MsgPack,
     };
+    let tls_roots = match &global.tls_ca {
+        None => Vec::new(),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                ErrorInfo::new(40000, 400, format!("--tls-ca {}: {e}", path.display()))
+            })?;
+            ably_net::tls::certificates_from_file(&bytes).map_err(|e| {
+                ErrorInfo::new(
+                    40000,
+                    400,
+                    format!("--tls-ca {}: {}", path.display(), e.message),
+                )
+            })?
+        }
+    };
     Ok(Target {
         options,
         local_default,
+        tls_roots,
     })
 }
 
@@ -119,6 +137,7 @@ mod tests {
             port: None,
             tls: false,
             no_tls: false,
+            tls_ca: None,
             client_id: None,
             protocol: Protocol::Msgpack,
             runtime: Runtime::Blocking,

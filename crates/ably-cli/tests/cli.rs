@@ -479,6 +479,55 @@ fn history_in_both_directions_with_a_limit_on_every_runtime() {
 }
 
 #[test]
+fn local_over_tls_with_a_dev_ca_that_tls_ca_trusts_on_every_runtime() {
+    let dir = std::env::temp_dir().join(format!("ably-cli-tls-{}", std::process::id()));
+    let dir_arg = dir.display().to_string();
+    let mut local = Proc::spawn(&["local", "--listen", "127.0.0.1:0", "--tls-dev-ca", &dir_arg]);
+    local.wait_stdout_lines(2);
+    let addr = local.stdout[0]
+        .strip_prefix("ably-local listening on https://")
+        .expect("an https address line")
+        .to_owned();
+    let port = addr.rsplit_once(':').expect("host:port").1.to_owned();
+    let ca = dir.join("ca.pem").display().to_string();
+    let over_tls = |runtime: &'static str, trust: bool, rest: &[&str]| -> Done {
+        let mut args = vec!["--runtime", runtime, "--endpoint", "localhost"];
+        args.extend_from_slice(&["--port", &port, "--tls"]);
+        if trust {
+            args.extend_from_slice(&["--tls-ca", &ca]);
+        }
+        args.extend_from_slice(rest);
+        Proc::spawn(&args).finish()
+    };
+    for runtime in RUNTIMES {
+        let channel = format!("tls-{runtime}");
+        over_tls(
+            runtime,
+            true,
+            &["channels", "publish", &channel, "over tls"],
+        )
+        .ok();
+        let got: Vec<Value> = over_tls(runtime, true, &["--json", "channels", "history", &channel])
+            .ok()
+            .json()
+            .iter()
+            .map(|m| m["data"].clone())
+            .collect();
+        assert_eq!(got, vec!["over tls"], "{runtime}");
+        // Without the CA the handshake fails: unknown issuer.
+        let refused = over_tls(runtime, false, &["channels", "publish", &channel, "x"]);
+        assert!(!refused.status.success(), "{runtime}: {refused:?}");
+        let text = refused.stderr.join("\n");
+        assert!(
+            text.contains("80000") || text.contains("certificate"),
+            "{runtime}: {text}"
+        );
+    }
+    drop(local);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn presence_enter_get_and_subscribe_on_every_runtime() {
     let service = Local::start();
     for runtime in RUNTIMES {

@@ -23,6 +23,26 @@ pub fn install_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The certificates in a file's bytes, DER-encoded, for
+/// `tls_root_certificates`: every `CERTIFICATE` of a PEM file, or the
+/// bytes themselves when they are not PEM (one DER certificate). PEM with
+/// no certificate, or that cannot be read, is a 40000 error.
+pub fn certificates_from_file(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ErrorInfo> {
+    use rustls::pki_types::pem::PemObject as _;
+    let bad = |what: String| ErrorInfo::new(40000, 400, what);
+    if !bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    let certs = CertificateDer::pem_slice_iter(bytes)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not a PEM certificate file: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("no CERTIFICATE in the PEM file".into()));
+    }
+    Ok(certs)
+}
+
 /// The roots a client's TLS connections trust: the webpki (Mozilla) roots
 /// plus the extra ones of its options. Cheap to clone; the webpki-only
 /// trust is built once per process, and clients with the same extra roots
@@ -153,6 +173,36 @@ pub fn client_config() -> Arc<ClientConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificates_come_from_pem_or_der_files() {
+        use base64::Engine as _;
+        let a = webpki_root_certs::TLS_SERVER_ROOT_CERTS[0].to_vec();
+        let b = webpki_root_certs::TLS_SERVER_ROOT_CERTS[1].to_vec();
+        let pem = |der: &[u8]| {
+            let body = base64::engine::general_purpose::STANDARD.encode(der);
+            let lines: Vec<&str> = body
+                .as_bytes()
+                .chunks(64)
+                .map(|l| std::str::from_utf8(l).expect("base64"))
+                .collect();
+            format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                lines.join("\n")
+            )
+        };
+        let both = format!("{}{}", pem(&a), pem(&b));
+        assert_eq!(
+            certificates_from_file(both.as_bytes()).expect("PEM"),
+            vec![a.clone(), b]
+        );
+        assert_eq!(certificates_from_file(&a).expect("DER"), vec![a]);
+        let none = certificates_from_file(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .expect_err("no certificate");
+        assert_eq!(none.code, 40000);
+    }
 
     #[test]
     fn the_webpki_config_is_built_once() {

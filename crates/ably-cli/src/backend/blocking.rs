@@ -16,8 +16,9 @@ use super::{Backend, Client, ConnectionInfo, Events, Next, Result};
 pub struct Blocking;
 
 impl Backend for Blocking {
-    fn client(&self, options: ClientOptions) -> Result<Box<dyn Client>> {
-        let client = Realtime::new(BlockingOptions::from_core(options)).map_err(ErrorInfo::from)?;
+    fn client(&self, options: ClientOptions, tls_roots: &[Vec<u8>]) -> Result<Box<dyn Client>> {
+        let options = BlockingOptions::from_core(options).tls_root_certificates(tls_roots.to_vec());
+        let client = Realtime::new(options).map_err(ErrorInfo::from)?;
         Ok(Box::new(BlockingClient { client }))
     }
 }

@@ -36,9 +36,10 @@ impl<R: Runtime + Clone, B: BlockOn> AsyncBackend<R, B> {
 }
 
 impl<R: Runtime + Clone, B: BlockOn> Backend for AsyncBackend<R, B> {
-    fn client(&self, options: ClientOptions) -> Result<Box<dyn Client>> {
-        let client = Realtime::with_runtime(AsyncOptions::from_core(options), self.runtime.clone())
-            .map_err(ErrorInfo::from)?;
+    fn client(&self, options: ClientOptions, tls_roots: &[Vec<u8>]) -> Result<Box<dyn Client>> {
+        let options = AsyncOptions::from_core(options).tls_root_certificates(tls_roots.to_vec());
+        let client =
+            Realtime::with_runtime(options, self.runtime.clone()).map_err(ErrorInfo::from)?;
         Ok(Box::new(AsyncClient {
             client,
             block: self.block.clone(),

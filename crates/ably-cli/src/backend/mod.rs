@@ -27,9 +27,10 @@ pub type Result<T> = std::result::Result<T, ErrorInfo>;
 
 /// Makes clients of one runtime adapter.
 pub trait Backend: Send + Sync {
-    /// A realtime client with these options; it starts connecting unless
+    /// A realtime client with these options, trusting `tls_roots` (DER)
+    /// besides the webpki roots; it starts connecting unless
     /// `options.auto_connect` is false. Fails at once on invalid options.
-    fn client(&self, options: ClientOptions) -> Result<Box<dyn Client>>;
+    fn client(&self, options: ClientOptions, tls_roots: &[Vec<u8>]) -> Result<Box<dyn Client>>;
 }
 
 /// What a command can do with one realtime client (one connection).

@@ -74,6 +74,7 @@ pub fn run(ctx: &Ctx) -> Outcome {
     let target = Target {
         options,
         local_default: None,
+        tls_roots: Vec::new(),
     };
     tour.say(&format!(
         "Started ably-local, an Ably-compatible service, in this process on {}.",

@@ -1,6 +1,7 @@
 //! `ably local`: ably-local in the foreground, on its library.
 
 use ably_local::server::{Config, Server};
+use ably_local::tls::TlsIdentity;
 use ably_proto::ErrorInfo;
 use serde_json::json;
 
@@ -23,10 +24,18 @@ pub fn run(ctx: &Ctx, args: LocalArgs) -> Outcome {
             args.listen
         ));
     }
+    let tls = match &args.tls_dev_ca {
+        None => None,
+        Some(dir) => Some(TlsIdentity::private_ca_in(dir).map_err(|e| {
+            ErrorInfo::new(50000, 500, format!("--tls-dev-ca {}: {e}", dir.display()))
+        })?),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let config = Config {
         listen: args.listen,
         keys,
         data_dir: args.data_dir,
+        tls,
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -51,17 +60,23 @@ pub fn run(ctx: &Ctx, args: LocalArgs) -> Outcome {
             .collect();
         if out.json {
             out.object(&json!({
-                "listening": format!("http://{addr}"),
+                "listening": format!("{scheme}://{addr}"),
                 "address": addr.to_string(),
                 "keys": shown,
             }));
         } else {
-            println!("ably-local listening on http://{addr}");
+            println!("ably-local listening on {scheme}://{addr}");
             for key in &shown {
                 println!("key: {key}");
             }
         }
-        let hint = if default_key && addr.port() == crate::target::DEFAULT_LOCAL_PORT {
+        let hint = if let Some(dir) = &args.tls_dev_ca {
+            format!(
+                "`ably --endpoint localhost --port {} --tls --tls-ca {}` uses it",
+                addr.port(),
+                dir.join("ca.pem").display()
+            )
+        } else if default_key && addr.port() == crate::target::DEFAULT_LOCAL_PORT {
             "other `ably` commands use it with no options".to_owned()
         } else {
             format!(
@@ -71,9 +86,10 @@ pub fn run(ctx: &Ctx, args: LocalArgs) -> Outcome {
             )
         };
         out.note(&format!(
-            "SDKs: endpoint {}, port {}, tls false, the key above; {hint}; Ctrl-C stops it",
+            "SDKs: endpoint {}, port {}, tls {}, the key above; {hint}; Ctrl-C stops it",
             addr.ip(),
-            addr.port()
+            addr.port(),
+            args.tls_dev_ca.is_some()
         ));
         stop.await;
         out.note("ably-local: shutting down");

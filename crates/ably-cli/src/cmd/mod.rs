@@ -78,7 +78,7 @@ impl Ctx {
         let mut options = target.options.clone();
         options.auto_connect = false;
         adjust(&mut options);
-        backend.client(options)
+        backend.client(options, &target.tls_roots)
     }
 
     /// A connected client of the target (see [`connect`]).
