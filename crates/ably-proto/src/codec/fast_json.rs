@@ -84,6 +84,11 @@ impl<'a> Reader<'a> {
             match b[at] {
                 b'"' => {
                     self.pos = at + 1;
+                    // The string lives as long as its message: no more
+                    // than a little room to spare.
+                    if out.capacity() - out.len() > out.len() / 8 + 64 {
+                        out.shrink_to_fit();
+                    }
                     // Whole runs of a `&str` and whole escapes: valid UTF-8,
                     // which this checks again (fast for ASCII) to stay safe.
                     return String::from_utf8(out).ok();

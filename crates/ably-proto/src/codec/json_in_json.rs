@@ -32,6 +32,11 @@ pub(super) fn unescape_json(text: &str, at: usize) -> Option<(String, usize)> {
         return None;
     }
     r.flush(r.i);
+    // The text is kept as long as the message: no more than a little
+    // room to spare (the buffer was sized from the rest of the frame).
+    if r.out.capacity() - r.out.len() > r.out.len() / 8 + 64 {
+        r.out.shrink_to_fit();
+    }
     // Whole runs of a `&str` and whole characters: valid UTF-8, which this
     // checks again (fast for ASCII) to stay safe.
     let out = String::from_utf8(r.out).ok()?;
@@ -290,6 +295,22 @@ mod tests {
         assert_eq!(
             unescape_json(text, 1),
             Some(("{\"a/b\":\"é€\"}".to_owned(), text.len()))
+        );
+    }
+
+    #[test]
+    fn the_text_keeps_little_spare_room_in_a_large_frame() {
+        // A small payload early in a large frame: the buffer starts at the
+        // size of the rest of the frame (up to 4 KiB), the text does not
+        // keep it.
+        let inner = r#"{"status":"online"}"#;
+        let text = format!("{}{}", outer(inner), " ".repeat(20_000));
+        let (got, _) = unescape_json(&text, 1).expect("taken");
+        assert_eq!(got, inner);
+        assert!(
+            got.capacity() <= got.len() + got.len() / 8 + 64,
+            "{}",
+            got.capacity()
         );
     }
 
