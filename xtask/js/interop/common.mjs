@@ -1,6 +1,8 @@
 // Shared helpers for the interop scenarios: each scenario is a script that
 // connects the official ably-js SDK to ably-local and exits 0 on success.
 // `cargo xtask interop` runs them with ABLY_LOCAL_PORT and ABLY_LOCAL_KEY set.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import Ably from 'ably';
 
 export { Ably };
@@ -86,4 +88,30 @@ export async function scenario(body) {
     }
   }
   process.exit(code);
+}
+
+/**
+ * Starts this project's Rust client (`interop_peer`, in ABLY_RUST_PEER) with
+ * `args` (its mode first). `exited` settles when it exits (rejects unless
+ * 0); `upTo(n)` resolves with its first `n` stdout lines once printed.
+ */
+export function rustPeer(args) {
+  const peer = process.env.ABLY_RUST_PEER;
+  if (!peer) throw new Error('set ABLY_RUST_PEER to the interop_peer binary (cargo xtask interop does)');
+  const child = spawn(peer, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = [];
+  const waiters = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`interop_peer ${args[0]} exited with ${code}`))));
+  });
+  const upTo = (n) => new Promise((resolve) => {
+    const check = () => (lines.length >= n ? resolve(lines.slice(0, n)) : waiters.push(check));
+    check();
+  });
+  return { exited, upTo };
 }

@@ -4,9 +4,7 @@
 // the Rust client publishes a string, a JSON object and binary that
 // ably-js decrypts, and ably-js publishes the same kinds that the Rust
 // client decrypts; every pairing of JSON and MessagePack on both sides.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { scenario, realtime, connected, within, check, port, key } from './common.mjs';
+import { scenario, realtime, connected, within, check, port, key, rustPeer } from './common.mjs';
 
 const peer = process.env.ABLY_RUST_PEER;
 if (!peer) {
@@ -33,27 +31,10 @@ function equal(actual, expected, what) {
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
 
-/** Starts the Rust peer; resolves its stdout lines and exit. */
+/** Starts the Rust peer on `channel` with the cipher key. */
 function runPeer(mode, channel, format, extra = []) {
-  const args = [mode, '--port', String(port), '--key', key, '--channel', channel,
-    '--cipher-key', CIPHER_KEY, '--format', format, ...extra];
-  const child = spawn(peer, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    for (const w of waiters.splice(0)) w();
-  });
-  const exited = new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`interop_peer ${mode} exited with ${code}`))));
-  });
-  /** Resolves once `n` lines have been printed. */
-  const upTo = (n) => new Promise((resolve) => {
-    const check = () => (lines.length >= n ? resolve(lines.slice(0, n)) : waiters.push(check));
-    check();
-  });
-  return { child, exited, upTo };
+  return rustPeer([mode, '--port', String(port), '--key', key, '--channel', channel,
+    '--cipher-key', CIPHER_KEY, '--format', format, ...extra]);
 }
 
 async function rustToJs(track, rustFormat, jsFormat) {

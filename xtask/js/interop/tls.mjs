@@ -5,9 +5,7 @@
 // Realtime over `wss://` both ways (the Rust client publishing to ably-js
 // and the reverse, encrypted channels, JSON and MessagePack), and ably-js
 // REST over `https://` (time, history of what went over the WebSockets).
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { scenario, realtime, rest, connected, within, check, equal, key } from './common.mjs';
+import { scenario, realtime, rest, connected, within, check, equal, key, rustPeer } from './common.mjs';
 
 const peer = process.env.ABLY_RUST_PEER;
 const tlsPort = Number(process.env.ABLY_LOCAL_TLS_PORT);
@@ -24,26 +22,10 @@ function overTls(opts = {}) {
   return { tls: true, tlsPort, ...opts };
 }
 
-/** Runs the Rust peer over TLS; resolves its stdout lines and exit. */
+/** Starts the Rust peer over TLS on `channel` with the cipher key. */
 function runPeer(mode, channel, format, extra = []) {
-  const args = [mode, '--port', String(tlsPort), '--tls-ca', caDer, '--key', key,
-    '--channel', channel, '--cipher-key', CIPHER_KEY, '--format', format, ...extra];
-  const child = spawn(peer, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    lines.push(line);
-    for (const w of waiters.splice(0)) w();
-  });
-  const exited = new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`interop_peer ${mode} exited with ${code}`))));
-  });
-  const upTo = (n) => new Promise((resolve) => {
-    const check = () => (lines.length >= n ? resolve(lines.slice(0, n)) : waiters.push(check));
-    check();
-  });
-  return { exited, upTo };
+  return rustPeer([mode, '--port', String(tlsPort), '--tls-ca', caDer, '--key', key,
+    '--channel', channel, '--cipher-key', CIPHER_KEY, '--format', format, ...extra]);
 }
 
 await scenario(async (track) => {
