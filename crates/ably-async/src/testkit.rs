@@ -460,17 +460,7 @@ pub async fn resumes_after_the_service_drops_the_transport<R: Runtime>(kit: Kit)
 pub async fn tls_to_a_plain_service_fails_with_80000<R: Runtime>(kit: Kit) {
     let opts = kit.options(Format::Json).tls(true).auto_connect(false);
     let client = Realtime::<R>::new(opts).expect("client");
-    let mut changes = client.connection().on_state_change().await;
-    client.connection().connect().await.expect("connect");
-    let change = loop {
-        let change = changes.recv_timeout(WAIT).await.expect("state change");
-        assert_ne!(change.current, ConnectionState::Connected);
-        if change.reason.is_some() {
-            break change;
-        }
-    };
-    assert_eq!(change.current, ConnectionState::Disconnected);
-    let reason = change.reason.expect("reason");
+    let reason = first_failure(&client).await;
     assert_eq!(reason.code, 80000, "{reason}");
     // rustls read the service's plain HTTP answer as a TLS record.
     assert!(reason.message.contains("corrupt message"), "{reason}");
@@ -516,17 +506,7 @@ pub async fn wss_without_the_root_fails_with_80000_unknown_issuer<R: Runtime>(ki
         .tls_root_certificates(Vec::new())
         .fallback_hosts(Vec::new());
     let client = Realtime::<R>::new(opts.clone().auto_connect(false)).expect("client");
-    let mut changes = client.connection().on_state_change().await;
-    client.connection().connect().await.expect("connect");
-    let change = loop {
-        let change = changes.recv_timeout(WAIT).await.expect("state change");
-        assert_ne!(change.current, ConnectionState::Connected);
-        if change.reason.is_some() {
-            break change;
-        }
-    };
-    assert_eq!(change.current, ConnectionState::Disconnected);
-    let reason = change.reason.expect("reason");
+    let reason = first_failure(&client).await;
     assert_eq!(reason.code, 80000, "{reason}");
     assert!(reason.message.contains("UnknownIssuer"), "{reason}");
     let rest = Rest::<R>::new(opts).expect("rest");
@@ -573,6 +553,22 @@ pub async fn a_driver_polled_by_the_caller_runs_the_client<R: Runtime>(kit: Kit)
 }
 
 /// SSE options that retry soon after a drop.
+/// Connects `client` (created with `auto_connect(false)`), which must
+/// fail: the reason of its first state change that has one, once it is
+/// disconnected, never having connected (RTN14d).
+async fn first_failure<R: Runtime>(client: &Realtime<R>) -> ErrorInfo {
+    let mut changes = client.connection().on_state_change().await;
+    client.connection().connect().await.expect("connect");
+    loop {
+        let change = changes.recv_timeout(WAIT).await.expect("state change");
+        assert_ne!(change.current, ConnectionState::Connected);
+        if let Some(reason) = change.reason {
+            assert_eq!(change.current, ConnectionState::Disconnected);
+            return reason;
+        }
+    }
+}
+
 fn fast_sse() -> SseOptions {
     SseOptions::new().retry_delay(Duration::from_millis(50))
 }
