@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod interop;
+mod wake_probe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -33,7 +34,8 @@ tasks:
   bench client [--count N] [--window W] [--rate R] [--seconds S] [--rate-window W]
       Our clients (one example binary per adapter) against ably-js through
       an ably-local: messages/s at saturation, latency at a fixed rate, CPU
-      per message of each client process; writes target/bench-client.md.
+      and context switches per message of each client process, and what a
+      wake-up costs on the machine; writes target/bench-client.md.
   interop [SCENARIO...]
       The official ably-js SDK against ably-local: every scenario in
       xtask/js/interop (or those named); prints `N passed, M failed`.

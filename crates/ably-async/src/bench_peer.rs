@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use ably_net::bench_peer::Fallible;
 use ably_net::bench_peer::{
-    Args, LIMIT, cpu_ticks, now_us, payload, pub_result, send_time, sub_result,
+    Args, LIMIT, Usage, now_us, payload, pub_result, send_time, sub_result,
 };
 use futures_util::future::{Either, select};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -64,7 +64,7 @@ async fn peer<R: Runtime>(args: &Args, client: Realtime<R>) -> Fallible<()> {
     let line = match args.role.as_str() {
         "sub" => {
             let mut messages = channel.subscribe().await?;
-            let cpu0 = cpu_ticks()?;
+            let used0 = Usage::now()?;
             println!("ready");
             // One time limit for the whole run, not a timer per message (as
             // the ably-js peer's listener has none).
@@ -90,12 +90,12 @@ async fn peer<R: Runtime>(args: &Args, client: Realtime<R>) -> Fallible<()> {
                     .await
                     .ok_or_else(|| format!("{count} messages did not come in time"))??;
             let last_us = now_us();
-            sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
+            sub_result(first_us, last_us, latencies, Usage::since(used0)?)
         }
         "pub" => {
             let (window, rate) = (args.window()?, args.rate()?);
             channel.attach().await?;
-            let cpu0 = cpu_ticks()?;
+            let used0 = Usage::now()?;
             let start_us = now_us();
             let start = Instant::now();
             let channel = &channel;
@@ -105,7 +105,7 @@ async fn peer<R: Runtime>(args: &Args, client: Realtime<R>) -> Fallible<()> {
             until(&runtime, start + LIMIT, published)
                 .await
                 .ok_or("the publisher ran out of time")??;
-            pub_result(count, start_us, now_us(), cpu_ticks()? - cpu0)
+            pub_result(count, start_us, now_us(), Usage::since(used0)?)
         }
         other => return Err(format!("unknown role {other}").into()),
     };

@@ -11,16 +11,17 @@
 //! `sub` attaches, prints `ready`, receives `count` messages (with a
 //! callback, `Channel::subscribe_with`) and prints
 //! one JSON line: `{"role":"sub","count","first_us","last_us","p50_us",
-//! "p99_us","cpu_ticks"}`. Latency is the receive time minus the send
+//! "p99_us","cpu_ticks","switches"}`. Latency is the receive time minus the send
 //! time carried in each message's data (both wall clocks of this
 //! machine, in µs). `pub` connects (echo off), then publishes `count`
 //! messages from one thread with `Channel::publish_async`, at most
 //! `window` awaiting their ACK, as fast as it can, or with `--rate` at
 //! that many per second; it prints
-//! `{"role":"pub","count","start_us","end_us","cpu_ticks"}`. `cpu_ticks`
-//! is user plus system time of the whole process from `/proc/self/stat`
-//! (in clock ticks), counted from the start of the measured part to its
-//! end. Both give up after 60 s. The command line, payload, CPU count and
+//! `{"role":"pub","count","start_us","end_us","cpu_ticks","switches"}`.
+//! `cpu_ticks` is user plus system time of the whole process from
+//! `/proc/self/stat` (in clock ticks) and `switches` the context switches
+//! of its threads, both counted from the start of the measured part to
+//! its end. Both give up after 60 s. The command line, payload, CPU count and
 //! result lines are `ably_net::bench_peer`'s, shared with the async peer.
 
 use std::collections::VecDeque;
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use ably_blocking::{ClientOptions, ConnectionState, PublishHandle, Realtime};
 use ably_net::bench_peer::{
-    Args, Fallible, LIMIT, cpu_ticks, now_us, payload, pub_result, send_time, sub_result,
+    Args, Fallible, LIMIT, Usage, now_us, payload, pub_result, send_time, sub_result,
 };
 
 fn main() -> Fallible<()> {
@@ -63,18 +64,18 @@ fn main() -> Fallible<()> {
                     let _ = done.send(Ok((first_us, at, std::mem::take(&mut latencies))));
                 }
             })?;
-            let cpu0 = cpu_ticks()?;
+            let used0 = Usage::now()?;
             println!("ready");
             let (first_us, last_us, latencies) = finished
                 .recv_timeout(LIMIT)
                 .map_err(|e| format!("{count} messages did not come: {e}"))??;
             listener.unsubscribe();
-            sub_result(first_us, last_us, latencies, cpu_ticks()? - cpu0)
+            sub_result(first_us, last_us, latencies, Usage::since(used0)?)
         }
         "pub" => {
             let (window, rate) = (args.window()?, args.rate()?);
             channel.attach()?;
-            let cpu0 = cpu_ticks()?;
+            let used0 = Usage::now()?;
             let start_us = now_us();
             let start = Instant::now();
             // One thread publishes with `publish_async`, keeping at most
@@ -99,7 +100,7 @@ fn main() -> Fallible<()> {
             for handle in in_flight {
                 handle.wait()?;
             }
-            pub_result(count, start_us, now_us(), cpu_ticks()? - cpu0)
+            pub_result(count, start_us, now_us(), Usage::since(used0)?)
         }
         other => return Err(format!("unknown role {other}").into()),
     };

@@ -120,6 +120,69 @@ fn stat_ticks(stat: &str) -> Fallible<u64> {
     Ok(utime + stime)
 }
 
+/// Context switches (voluntary and not) of this process's live threads,
+/// from `/proc/self/task/*/status`: how often the process was put to
+/// sleep or off a CPU, each a wake-up to pay for.
+pub fn switches() -> Fallible<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task")? {
+        match std::fs::read_to_string(task?.path().join("status")) {
+            Ok(status) => total += status_switches(&status)?,
+            // The thread ended meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(total)
+}
+
+/// voluntary plus nonvoluntary context switches of a `status` file.
+fn status_switches(status: &str) -> Fallible<u64> {
+    let mut sum = 0;
+    let mut found = 0;
+    for line in status.lines() {
+        if let Some((key, value)) = line.split_once(':')
+            && (key == "voluntary_ctxt_switches" || key == "nonvoluntary_ctxt_switches")
+        {
+            sum += value.trim().parse::<u64>()?;
+            found += 1;
+        }
+    }
+    if found != 2 {
+        return Err("no context switch counts in /proc/self/task/*/status".into());
+    }
+    Ok(sum)
+}
+
+/// CPU ticks and context switches, taken together at the start and the
+/// end of a peer's measured part.
+#[derive(Clone, Copy, Debug)]
+pub struct Usage {
+    /// [`cpu_ticks`].
+    pub cpu_ticks: u64,
+    /// [`switches`].
+    pub switches: u64,
+}
+
+impl Usage {
+    /// Now.
+    pub fn now() -> Fallible<Usage> {
+        Ok(Usage {
+            cpu_ticks: cpu_ticks()?,
+            switches: switches()?,
+        })
+    }
+
+    /// What was spent since `start`.
+    pub fn since(start: Usage) -> Fallible<Usage> {
+        let end = Usage::now()?;
+        Ok(Usage {
+            cpu_ticks: end.cpu_ticks.saturating_sub(start.cpu_ticks),
+            switches: end.switches.saturating_sub(start.switches),
+        })
+    }
+}
+
 /// The `p`-th percentile (nearest rank) of sorted values; 0 if none.
 pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -130,20 +193,23 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 /// The subscriber's result line; `latencies` in µs, any order.
-pub fn sub_result(first_us: u64, last_us: u64, mut latencies: Vec<u64>, cpu_ticks: u64) -> String {
+pub fn sub_result(first_us: u64, last_us: u64, mut latencies: Vec<u64>, used: Usage) -> String {
     latencies.sort_unstable();
     format!(
-        r#"{{"role":"sub","count":{},"first_us":{first_us},"last_us":{last_us},"p50_us":{},"p99_us":{},"cpu_ticks":{cpu_ticks}}}"#,
+        r#"{{"role":"sub","count":{},"first_us":{first_us},"last_us":{last_us},"p50_us":{},"p99_us":{},"cpu_ticks":{},"switches":{}}}"#,
         latencies.len(),
         percentile(&latencies, 50.0),
         percentile(&latencies, 99.0),
+        used.cpu_ticks,
+        used.switches,
     )
 }
 
 /// The publisher's result line.
-pub fn pub_result(count: usize, start_us: u64, end_us: u64, cpu_ticks: u64) -> String {
+pub fn pub_result(count: usize, start_us: u64, end_us: u64, used: Usage) -> String {
     format!(
-        r#"{{"role":"pub","count":{count},"start_us":{start_us},"end_us":{end_us},"cpu_ticks":{cpu_ticks}}}"#
+        r#"{{"role":"pub","count":{count},"start_us":{start_us},"end_us":{end_us},"cpu_ticks":{},"switches":{}}}"#,
+        used.cpu_ticks, used.switches,
     )
 }
 
@@ -193,13 +259,39 @@ mod tests {
 
     #[test]
     fn result_lines_are_json() {
-        let sub = sub_result(1, 2, vec![30, 10, 20], 4);
+        let used = Usage {
+            cpu_ticks: 4,
+            switches: 7,
+        };
+        let sub = sub_result(1, 2, vec![30, 10, 20], used);
         let v: serde_json::Value = serde_json::from_str(&sub).expect("json");
         assert_eq!(v["count"], 3);
         assert_eq!(v["p50_us"], 20);
         assert_eq!(v["p99_us"], 30);
-        let p: serde_json::Value = serde_json::from_str(&pub_result(5, 1, 9, 2)).expect("json");
+        assert_eq!(v["cpu_ticks"], 4);
+        assert_eq!(v["switches"], 7);
+        let p: serde_json::Value = serde_json::from_str(&pub_result(5, 1, 9, used)).expect("json");
         assert_eq!(p["role"], "pub");
         assert_eq!(p["end_us"], 9);
+        assert_eq!(p["switches"], 7);
+    }
+
+    #[test]
+    fn switches_are_voluntary_plus_nonvoluntary() {
+        let status = "Name:\tx\nvoluntary_ctxt_switches:\t12\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(status_switches(status).expect("parses"), 15);
+        assert!(status_switches("Name:\tx\nvoluntary_ctxt_switches:\t12\n").is_err());
+        assert!(
+            status_switches("voluntary_ctxt_switches: x\nnonvoluntary_ctxt_switches: 1").is_err()
+        );
+    }
+
+    #[test]
+    fn this_process_has_switched_or_not_but_can_say() {
+        // A sleep is a voluntary switch of this thread, counted from now.
+        let before = Usage::now().expect("readable on Linux");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let used = Usage::since(before).expect("readable");
+        assert!(used.switches >= 1, "{used:?}");
     }
 }

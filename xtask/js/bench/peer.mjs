@@ -8,8 +8,10 @@
 // `sub` prints `ready` once attached, then one JSON line with the latency
 // percentiles; `pub` publishes with at most `window` awaiting their ACK,
 // at once or at `rate` per second. CPU is user plus system time of this
-// process from /proc/self/stat (clock ticks), as for the Rust peers.
-import { readFileSync } from 'node:fs';
+// process from /proc/self/stat (clock ticks), and `switches` the context
+// switches of its threads from /proc/self/task/*/status, as for the Rust
+// peers.
+import { readdirSync, readFileSync } from 'node:fs';
 import Ably from 'ably';
 
 const LIMIT_MS = 60000;
@@ -27,6 +29,21 @@ function cpuTicks() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/);
   return Number(fields[11]) + Number(fields[12]);
+}
+
+function switches() {
+  let total = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    let status;
+    try {
+      status = readFileSync(`/proc/self/task/${task}/status`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const count = (key) => Number(status.match(new RegExp(`^${key}:\\s*(\\d+)`, 'm'))[1]);
+    total += count('voluntary_ctxt_switches') + count('nonvoluntary_ctxt_switches');
+  }
+  return total;
 }
 
 function payload() {
@@ -66,6 +83,7 @@ async function main() {
       if (latencies.length === count) done();
     });
     const cpu0 = cpuTicks();
+    const switches0 = switches();
     console.log('ready');
     const timer = setTimeout(() => {
       console.error(`after ${latencies.length} of ${count} messages: timed out`);
@@ -75,16 +93,19 @@ async function main() {
     clearTimeout(timer);
     const lastUs = nowUs();
     const cpu = cpuTicks() - cpu0;
+    const switched = switches() - switches0;
     latencies.sort((a, b) => a - b);
     line = {
       role: 'sub', count, first_us: firstUs, last_us: lastUs,
       p50_us: percentile(latencies, 50), p99_us: percentile(latencies, 99), cpu_ticks: cpu,
+      switches: switched,
     };
   } else if (role === 'pub') {
     const window = Math.max(1, Number(flags.window));
     const rate = Number(flags.rate || 0);
     await channel.attach();
     const cpu0 = cpuTicks();
+    const switches0 = switches();
     const startUs = nowUs();
     const start = performance.now();
     let inflight = 0;
@@ -109,7 +130,9 @@ async function main() {
     while (inflight > 0) await new Promise((resolve) => waiters.push(resolve));
     if (failure) throw failure;
     const endUs = nowUs();
-    line = { role: 'pub', count, start_us: startUs, end_us: endUs, cpu_ticks: cpuTicks() - cpu0 };
+    line = { role: 'pub', count, start_us: startUs, end_us: endUs, cpu_ticks: cpuTicks() - cpu0,
+      switches: switches() - switches0,
+    };
   } else {
     throw new Error(`unknown role ${role}`);
   }
