@@ -21,6 +21,8 @@ struct State<T> {
     items: VecDeque<T>,
     sender_gone: bool,
     receiver_gone: bool,
+    /// Receiving threads blocked on `ready`.
+    waiting: usize,
 }
 
 impl<T> Shared<T> {
@@ -44,6 +46,7 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
             items: VecDeque::new(),
             sender_gone: false,
             receiver_gone: false,
+            waiting: 0,
         }),
         ready: Condvar::new(),
     });
@@ -57,8 +60,7 @@ impl<T> Sender<T> {
         if state.receiver_gone {
             return false;
         }
-        // Only an empty queue can have its receiver waiting.
-        let wake = state.items.is_empty();
+        let wake = state.waiting > 0;
         state.items.push_back(item);
         drop(state);
         if wake {
@@ -70,8 +72,13 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.0.lock().sender_gone = true;
-        self.0.ready.notify_one();
+        let mut state = self.0.lock();
+        state.sender_gone = true;
+        let wake = state.waiting > 0;
+        drop(state);
+        if wake {
+            self.0.ready.notify_all();
+        }
     }
 }
 
@@ -87,7 +94,9 @@ impl<T> Receiver<T> {
             if state.sender_gone {
                 return None;
             }
+            state.waiting += 1;
             state = self.0.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.waiting -= 1;
         }
     }
 
@@ -102,22 +111,29 @@ impl<T> Receiver<T> {
             if state.sender_gone {
                 return Err(RecvTimeoutError::Disconnected);
             }
-            state = match deadline {
+            let left = match deadline {
                 // Beyond what an Instant can hold: as good as forever.
-                None => self.0.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                None => None,
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Err(RecvTimeoutError::Timeout);
                     }
-                    let (state, _) = self
-                        .0
-                        .ready
-                        .wait_timeout(state, left)
-                        .unwrap_or_else(|e| e.into_inner());
-                    state
+                    Some(left)
                 }
             };
+            state.waiting += 1;
+            state = match left {
+                None => self.0.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(left) => {
+                    self.0
+                        .ready
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+            state.waiting -= 1;
         }
     }
 
@@ -181,6 +197,34 @@ mod tests {
         let got: Vec<_> = std::iter::from_fn(|| rx.recv()).collect();
         sender.join().expect("sender");
         assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_receiver_waiting_with_a_timeout_is_woken_by_an_item_and_by_the_end() {
+        let (tx, rx) = queue();
+        let receiver = std::thread::spawn(move || {
+            let first = rx.recv_timeout(Duration::from_secs(60));
+            let end = rx.recv_timeout(Duration::from_secs(60));
+            (first, end)
+        });
+        // Whether the receiver waits already or not, both must arrive.
+        assert!(tx.send(7));
+        drop(tx);
+        let (first, end) = receiver.join().expect("receiver");
+        assert_eq!(first, Ok(7));
+        assert_eq!(end, Err(RecvTimeoutError::Disconnected));
+    }
+
+    #[test]
+    fn a_receiver_waiting_is_woken_by_the_end() {
+        let (tx, rx) = queue::<u32>();
+        let waiting = std::thread::spawn(move || rx.recv());
+        // Let it block: poll the shared count rather than sleep.
+        while tx.0.lock().waiting == 0 {
+            std::thread::yield_now();
+        }
+        drop(tx);
+        assert_eq!(waiting.join().expect("receiver"), None);
     }
 
     #[test]
