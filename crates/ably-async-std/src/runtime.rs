@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_async::{BoxFuture, BoxSocket, Runtime, connect_in_steps};
 use ably_net::tls::ClientConfig;
 use ably_net::ws;
 use ably_proto::ErrorInfo;
-use async_std::future::timeout;
 use async_std::net::TcpStream;
 use futures_rustls::TlsConnector;
 use rustls::pki_types::ServerName;
@@ -48,16 +47,21 @@ impl Runtime for AsyncStd {
         handshake_timeout: Duration,
     ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
         Box::pin(async move {
-            let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
-            let (host, port) = ws::host_port(&url)?;
-            let tcp = timeout(open_timeout, TcpStream::connect((host.as_str(), port)))
-                .await
-                .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
-                .map_err(|e| fail(&e))?;
-            let _ = tcp.set_nodelay(true);
-            timeout(handshake_timeout, handshake(url, host, tls, tcp))
-                .await
-                .map_err(|_| fail(&format!("no handshake in {handshake_timeout:?}")))?
+            let tcp = |host: String, port| async move {
+                let tcp = TcpStream::connect((host.as_str(), port)).await?;
+                let _ = tcp.set_nodelay(true);
+                Ok(tcp)
+            };
+            let handshake = |url, host, tcp| handshake(url, host, tls, tcp);
+            connect_in_steps(
+                &AsyncStd,
+                url,
+                open_timeout,
+                handshake_timeout,
+                tcp,
+                handshake,
+            )
+            .await
         })
     }
 }

@@ -86,7 +86,7 @@ pub use handle::Auth;
 pub use options::{AuthCallback, AuthFn, ClientOptions};
 pub use realtime::{Channel, Channels, Connection, Presence, Realtime};
 pub use rest::{Rest, RestChannel, RestChannels, RestPresence};
-pub use runtime::{BoxFuture, BoxSocket, Runtime, WebSocket, unblock, until};
+pub use runtime::{BoxFuture, BoxSocket, Runtime, WebSocket, connect_in_steps, unblock, until};
 pub use subscription::{Page, Subscription};
 
 /// `Result<T, Error>`.

@@ -80,6 +80,43 @@ pub async fn unblock<T: Send + 'static>(
     rx.await.ok()
 }
 
+/// The steps of every [`Runtime::connect`], with the runtime's own parts
+/// passed in: `tcp` opens a TCP connection to (host, port), which must
+/// be done within `open_timeout`; `handshake` takes the URL, the host
+/// and that connection through TLS (for `wss://`) and the WebSocket
+/// handshake, which must be done within `handshake_timeout`. Failures
+/// are 80000 errors ([`ably_net::ws::connect_failed`]).
+pub async fn connect_in_steps<T, Tcp, Handshake>(
+    runtime: &dyn Runtime,
+    url: String,
+    open_timeout: Duration,
+    handshake_timeout: Duration,
+    tcp: impl FnOnce(String, u16) -> Tcp,
+    handshake: impl FnOnce(String, String, T) -> Handshake,
+) -> Result<BoxSocket, ErrorInfo>
+where
+    Tcp: Future<Output = std::io::Result<T>>,
+    Handshake: Future<Output = Result<BoxSocket, ErrorInfo>>,
+{
+    let fail = |e: &dyn std::fmt::Display| ably_net::ws::connect_failed(e);
+    let (host, port) = ably_net::ws::host_port(&url)?;
+    let opened = until(
+        runtime,
+        Instant::now() + open_timeout,
+        tcp(host.clone(), port),
+    )
+    .await
+    .ok_or_else(|| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
+    .map_err(|e| fail(&e))?;
+    until(
+        runtime,
+        Instant::now() + handshake_timeout,
+        handshake(url, host, opened),
+    )
+    .await
+    .ok_or_else(|| fail(&format!("no handshake in {handshake_timeout:?}")))?
+}
+
 /// `future`'s output, or `None` if `deadline` comes first.
 pub async fn until<F: Future>(
     runtime: &dyn Runtime,
@@ -158,5 +195,56 @@ pub(crate) mod tests {
         let past = Instant::now();
         let never = futures_util::future::pending::<()>();
         assert_eq!(futures_executor::block_on(until(&rt, past, never)), None);
+    }
+
+    #[test]
+    fn connecting_in_steps_fails_with_80000_at_each_step() {
+        let rt = Threads;
+        let long = Duration::from_secs(30);
+        let connect = |url: &str, open, tcp: BoxFuture<std::io::Result<u8>>| {
+            let handshake = |_url: String, host: String, _tcp: u8| async move {
+                Err(ably_net::ws::connect_failed(&format!("refused by {host}")))
+            };
+            let run = connect_in_steps(&rt, url.to_owned(), open, long, |_, _| tcp, handshake);
+            futures_executor::block_on(run).err().expect("fails")
+        };
+        let url = "ws://example.test:8080/";
+        // The URL first.
+        let e = connect("nonsense", long, Box::pin(async { Ok(1) }));
+        assert_eq!(e.code, 80000, "{e:?}");
+        // TCP that never connects, with no time for it.
+        let never: BoxFuture<std::io::Result<u8>> = Box::pin(futures_util::future::pending());
+        let e = connect(url, Duration::ZERO, never);
+        assert_eq!(e.code, 80000);
+        assert!(
+            e.message.contains("no TCP connection to example.test"),
+            "{e:?}"
+        );
+        // TCP refused.
+        let refused = Box::pin(async { Err(std::io::ErrorKind::ConnectionRefused.into()) });
+        let e = connect(url, long, refused);
+        assert_eq!(e.code, 80000);
+        // The handshake's own error, with the host it was given.
+        let e = connect(url, long, Box::pin(async { Ok(1) }));
+        assert!(e.message.contains("refused by example.test"), "{e:?}");
+    }
+
+    #[test]
+    fn a_handshake_that_never_ends_times_out() {
+        let rt = Threads;
+        let handshake = |_: String, _: String, _: u8| async {
+            futures_util::future::pending::<Result<BoxSocket, ErrorInfo>>().await
+        };
+        let run = connect_in_steps(
+            &rt,
+            "wss://example.test/".to_owned(),
+            Duration::from_secs(30),
+            Duration::ZERO,
+            |_, _| async { Ok(1) },
+            handshake,
+        );
+        let e = futures_executor::block_on(run).err().expect("times out");
+        assert_eq!(e.code, 80000);
+        assert!(e.message.contains("no handshake"), "{e:?}");
     }
 }

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ably_async::{BoxFuture, BoxSocket, Runtime};
+use ably_async::{BoxFuture, BoxSocket, Runtime, connect_in_steps};
 use ably_net::tls::ClientConfig;
 use ably_net::ws;
 use ably_proto::ErrorInfo;
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
-use tokio::time::timeout;
 use tokio_tungstenite::Connector;
 
 /// The tokio runtime, by a handle to it: tasks, the blocking pool, timers
@@ -60,26 +59,34 @@ impl Runtime for Tokio {
         open_timeout: Duration,
         handshake_timeout: Duration,
     ) -> BoxFuture<Result<BoxSocket, ErrorInfo>> {
+        let runtime = self.clone();
         Box::pin(async move {
-            let fail = |e: &dyn std::fmt::Display| ws::connect_failed(e);
-            let (host, port) = ws::host_port(&url)?;
-            let tcp = timeout(open_timeout, TcpStream::connect((host.as_str(), port)))
+            let tcp = |host: String, port| async move {
+                let tcp = TcpStream::connect((host.as_str(), port)).await?;
+                let _ = tcp.set_nodelay(true);
+                Ok(tcp)
+            };
+            let handshake = |url: String, _host, tcp| async move {
+                let connector = Connector::Rustls(tls);
+                let (socket, _response) = tokio_tungstenite::client_async_tls_with_config(
+                    url.as_str(),
+                    tcp,
+                    Some(ws::config()),
+                    Some(connector),
+                )
                 .await
-                .map_err(|_| fail(&format!("no TCP connection to {host} in {open_timeout:?}")))?
-                .map_err(|e| fail(&e))?;
-            let _ = tcp.set_nodelay(true);
-            let connector = Connector::Rustls(tls);
-            let handshake = tokio_tungstenite::client_async_tls_with_config(
-                url.as_str(),
+                .map_err(|e| ws::connect_failed(&e))?;
+                Ok(Box::new(socket) as BoxSocket)
+            };
+            connect_in_steps(
+                &runtime,
+                url,
+                open_timeout,
+                handshake_timeout,
                 tcp,
-                Some(ws::config()),
-                Some(connector),
-            );
-            let (socket, _response) = timeout(handshake_timeout, handshake)
-                .await
-                .map_err(|_| fail(&format!("no handshake in {handshake_timeout:?}")))?
-                .map_err(|e| fail(&e))?;
-            Ok(Box::new(socket) as BoxSocket)
+                handshake,
+            )
+            .await
         })
     }
 }
