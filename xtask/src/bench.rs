@@ -678,6 +678,9 @@ mod client {
         /// The name in the table.
         name: &'static str,
         kind: Kind,
+        /// Not a client: the least any client can spend, shown at the
+        /// fixed rate only and compared with nothing.
+        floor: bool,
     }
 
     enum Kind {
@@ -697,6 +700,15 @@ mod client {
             Peer {
                 name: package,
                 kind: Kind::Rust { package, example },
+                floor: false,
+            }
+        }
+
+        const fn floor(name: &'static str, package: &'static str, example: &'static str) -> Peer {
+            Peer {
+                name,
+                kind: Kind::Rust { package, example },
+                floor: true,
             }
         }
 
@@ -704,6 +716,7 @@ mod client {
             Peer {
                 name,
                 kind: Kind::Node { script },
+                floor: false,
             }
         }
 
@@ -717,11 +730,16 @@ mod client {
     /// `crates/ably-tokio/examples/bench_peer_tokio.rs` taking the
     /// arguments of `crates/ably-blocking/examples/bench_peer.rs`. The
     /// async adapters' peers share their logic (`ably_async::bench_peer`).
+    /// The floor (`bench_peer_raw.rs`, no client library: one thread, one
+    /// WebSocket, the codec) runs at the fixed rate only; at saturation
+    /// the service's frame rate limit would hold it back, as it sends a
+    /// frame per message where the clients batch.
     const PEERS: &[Peer] = &[
         Peer::rust("ably-blocking", "bench_peer"),
         Peer::rust("ably-tokio", "bench_peer_tokio"),
         Peer::rust("ably-async-std", "bench_peer_async_std"),
         Peer::node("ably-js", "bench/peer.mjs"),
+        Peer::floor("floor: raw WebSocket", "ably-blocking", "bench_peer_raw"),
     ];
 
     /// The key the service runs with.
@@ -1022,6 +1040,10 @@ mod client {
         let mut fixed = Vec::new();
         let id = std::process::id();
         for peer in PEERS {
+            if peer.floor {
+                saturation.push(None);
+                continue;
+            }
             eprintln!(
                 "bench client: {} at saturation ({} messages)",
                 peer.name, opts.count
@@ -1038,7 +1060,7 @@ mod client {
                 None,
                 ticks,
             )?;
-            saturation.push(run);
+            saturation.push(Some(run));
         }
         for peer in PEERS {
             eprintln!(
@@ -1089,7 +1111,7 @@ mod client {
 
     fn render(
         opts: &Options,
-        saturation: &[Run],
+        saturation: &[Option<Run>],
         fixed: &[Run],
         wake: Option<crate::wake_probe::WakeCost>,
         v: &super::Versions,
@@ -1135,13 +1157,14 @@ mod client {
         let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|--:|");
         let per_msg = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.2}"));
         for ((peer, sat), fix) in PEERS.iter().zip(saturation).zip(fixed) {
+            let sat = match sat {
+                Some(r) => format!("{:.0} | {:.1} | {:.1}", r.rate, r.pub_cpu_us, r.sub_cpu_us),
+                None => "– | – | –".to_owned(),
+            };
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {} / {} |",
+                "| {} | {sat} | {:.2} | {:.2} | {:.1} | {:.1} | {} / {} |",
                 peer.name,
-                sat.rate,
-                sat.pub_cpu_us,
-                sat.sub_cpu_us,
                 fix.p50_ms,
                 fix.p99_ms,
                 fix.pub_cpu_us,
@@ -1153,7 +1176,7 @@ mod client {
         let reference = PEERS
             .iter()
             .position(Peer::is_reference)
-            .map(|i| (&saturation[i], &fixed[i]));
+            .and_then(|i| Some((saturation[i].as_ref()?, &fixed[i])));
         let mut verdicts = Vec::new();
         if let Some((js_sat, js_fix)) = reference {
             let _ = writeln!(
@@ -1174,9 +1197,9 @@ mod client {
             // client's, and costs every client the same.
             let net = |cpu: f64| wake.map(|w| (cpu - w.timer_us).max(0.0));
             for ((peer, sat), fix) in PEERS.iter().zip(saturation).zip(fixed) {
-                if peer.is_reference() {
-                    continue;
-                }
+                let Some(sat) = sat.as_ref().filter(|_| !peer.is_reference()) else {
+                    continue; // ably-js itself, and the floor
+                };
                 let _ = writeln!(
                     s,
                     "| {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -1237,7 +1260,34 @@ mod client {
         for line in verdicts {
             let _ = writeln!(s, "{line}");
         }
-        let total: u64 = saturation.iter().chain(fixed).map(|r| r.count).sum();
+        let js_fix = PEERS.iter().position(Peer::is_reference).map(|i| &fixed[i]);
+        for (_, floor) in PEERS.iter().zip(fixed).filter(|(p, _)| p.floor) {
+            let _ = write!(
+                s,
+                "\nThe floor (a peer with one WebSocket and the codec, no client library) spends \
+                 {:.1} µs per message publishing and {:.1} µs receiving at the fixed rate",
+                floor.pub_cpu_us, floor.sub_cpu_us
+            );
+            if let Some(js) = js_fix {
+                let _ = write!(
+                    s,
+                    ", {} / {} of ably-js's",
+                    ratio(floor.pub_cpu_us, js.pub_cpu_us),
+                    ratio(floor.sub_cpu_us, js.sub_cpu_us)
+                );
+            }
+            let _ = writeln!(
+                s,
+                ": what waking up, the system calls and the codec cost with no client \
+                 around them."
+            );
+        }
+        let total: u64 = saturation
+            .iter()
+            .flatten()
+            .chain(fixed)
+            .map(|r| r.count)
+            .sum();
         let _ = writeln!(
             s,
             "\n{total} messages in all; total wall time of the run: {elapsed_s:.0} s."

@@ -34,8 +34,9 @@ tasks:
   bench client [--count N] [--window W] [--rate R] [--seconds S] [--rate-window W]
       Our clients (one example binary per adapter) against ably-js through
       an ably-local: messages/s at saturation, latency at a fixed rate, CPU
-      and context switches per message of each client process, and what a
-      wake-up costs on the machine; writes target/bench-client.md.
+      and context switches per message of each client process, a floor
+      with no client library, and what a wake-up costs on the machine;
+      writes target/bench-client.md.
   interop [SCENARIO...]
       The official ably-js SDK against ably-local: every scenario in
       xtask/js/interop (or those named); prints `N passed, M failed`.

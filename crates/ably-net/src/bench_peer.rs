@@ -1,9 +1,10 @@
 //! What every client of `cargo xtask bench client` shares, whatever its
 //! adapter: the command line, the clock, the payload, the CPU count from
 //! `/proc/self/stat`, percentiles and the result lines. The peers are
-//! `crates/ably-blocking/examples/bench_peer.rs` and
-//! `ably_async::bench_peer` (the ably-js peer, `xtask/js/bench/peer.mjs`,
-//! speaks the same). Not for applications.
+//! `crates/ably-blocking/examples/bench_peer.rs`,
+//! `ably_async::bench_peer`, and the floor with no client library,
+//! `crates/ably-blocking/examples/bench_peer_raw.rs` (the ably-js peer,
+//! `xtask/js/bench/peer.mjs`, speaks the same). Not for applications.
 //!
 //! ```sh
 //! PEER sub --port P --key K --channel C --count N
