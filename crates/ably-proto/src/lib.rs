@@ -49,6 +49,8 @@ pub mod encoding;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
+#[cfg(test)]
+mod proptest_config;
 pub mod rest;
 pub mod sse;
 pub mod wire;

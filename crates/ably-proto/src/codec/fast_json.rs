@@ -622,12 +622,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0xab1e),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proptest_config::fixed_seed())]
 
         /// Any string literal, with or without escapes and non-ASCII text,
         /// reads as serde_json reads it, or is left to serde when serde

@@ -399,14 +399,7 @@ mod tests {
     }
 
     proptest! {
-        // A fixed seed keeps the run deterministic; raise PROPTEST_CASES to
-        // explore more.
-        #![proptest_config(ProptestConfig {
-            cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0xab1e),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(crate::proptest_config::fixed_seed())]
 
         #[test]
         fn takes_every_value_as_serde_json_writes_it(v in value()) {
