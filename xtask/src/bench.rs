@@ -672,6 +672,7 @@ mod client {
     use serde_json::Value;
 
     use crate::Result;
+    use crate::service::Service;
 
     /// A client the bench runs, as its own process.
     struct Peer {
@@ -808,24 +809,6 @@ mod client {
         /// reports them.
         pub_switches: Option<f64>,
         sub_switches: Option<f64>,
-    }
-
-    /// The service, stopped when dropped (its stdin closes, then a kill).
-    struct Service(Child);
-
-    impl Drop for Service {
-        fn drop(&mut self) {
-            drop(self.0.stdin.take());
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.0.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 
     /// A child whose stdout lines arrive on a channel; killed when dropped.
@@ -994,27 +977,11 @@ mod client {
         Ok(())
     }
 
-    fn start_service(release: &Path) -> Result<(Service, String)> {
+    fn start_service(release: &Path) -> Result<Service> {
         let bin = release
             .join("examples")
             .join(format!("bench_service{}", std::env::consts::EXE_SUFFIX));
-        let mut child = Command::new(&bin)
-            .args(["--key", KEY])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout from the service")?;
-        let service = Service(child);
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        let addr = first
-            .trim()
-            .strip_prefix("ably-local listening on http://")
-            .ok_or_else(|| format!("unexpected first line from the service: {first:?}"))?;
-        let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
-        Ok((service, port))
+        Service::start(&bin, &["--key", KEY], "http")
     }
 
     fn clock_ticks() -> f64 {
@@ -1033,7 +1000,8 @@ mod client {
         eprintln!("bench client: what a wake-up costs on this machine");
         let wake = crate::wake_probe::measure();
         let load_at_start = super::load_average();
-        let (service, port) = start_service(&release)?;
+        let service = start_service(&release)?;
+        let port = service.port().to_owned();
         let ticks = clock_ticks();
         let fixed_count = opts.rate * opts.seconds;
         let mut saturation = Vec::new();

@@ -13,11 +13,11 @@
 //! `ABLY_LOCAL_TLS_PORT`, its CA in `ABLY_LOCAL_TLS_CA_DER` (for the Rust
 //! peer) and in `NODE_EXTRA_CA_CERTS` (PEM, which node reads as it starts).
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::service::Service;
 use crate::{Result, target_dir, workspace_root};
 
 /// The scenarios, in the order they run; each is `interop/NAME.mjs`.
@@ -49,29 +49,6 @@ const SCENARIO_LIMIT: Duration = Duration::from_secs(90);
 
 /// The key the service is started with.
 const KEY: &str = "interop.key1:interop-secret-0123456789";
-
-/// Stops the service when dropped, so an early return does not leak it.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        // SIGTERM first, for a graceful stop; then make sure.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn run_checked(cmd: &mut Command, what: &str) -> Result {
     let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
@@ -119,38 +96,16 @@ fn check_listed(dir: &Path) -> Result {
 }
 
 /// Starts `ably-local --listen 127.0.0.1:0 --key KEY` with `extra`
-/// arguments; gives the running service and its port, read from the first
-/// line it prints (`ably-local listening on SCHEME://ADDR`).
-fn start_service(extra: &[&str], scheme: &str) -> Result<(Service, String)> {
+/// arguments, listening on `scheme`.
+fn start_service(extra: &[&str], scheme: &str) -> Result<Service> {
     let bin = target_dir()
         .join("debug")
         .join(format!("ably-local{}", std::env::consts::EXE_SUFFIX));
-    let mut child = Command::new(&bin)
-        .args(["--listen", "127.0.0.1:0", "--key", KEY])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout from ably-local")?;
-    let service = Service(child);
-    let mut lines = BufReader::new(stdout);
-    let mut first = String::new();
-    lines.read_line(&mut first)?;
-    let addr = first
-        .trim()
-        .strip_prefix(&format!("ably-local listening on {scheme}://"))
-        .ok_or_else(|| format!("unexpected first line from ably-local: {first:?}"))?
-        .to_owned();
-    // Keep reading what it prints so that it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = lines.read_to_end(&mut sink);
-    });
-    let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
-    eprintln!("interop: ably-local on {scheme}://{addr}");
-    Ok((service, port))
+    let mut args = vec!["--listen", "127.0.0.1:0", "--key", KEY];
+    args.extend_from_slice(extra);
+    let service = Service::start(&bin, &args, scheme)?;
+    eprintln!("interop: ably-local on {scheme}://{}", service.addr());
+    Ok(service)
 }
 
 /// Runs the interop scenarios; `args` may name a subset.
@@ -218,13 +173,13 @@ pub(crate) fn run(args: &[String]) -> Result {
         )?;
     }
 
-    let (service, port) = start_service(&[], "http")?;
+    let service = start_service(&[], "http")?;
     // The same service over TLS, with a CA made for the run: ably-js trusts
     // it through NODE_EXTRA_CA_CERTS (read when node starts), the Rust
     // peer through `--tls-ca`.
     let ca_dir = target_dir().join("interop-tls");
     let ca_arg = ca_dir.display().to_string();
-    let (tls_service, tls_port) = start_service(&["--tls-dev-ca", &ca_arg], "https")?;
+    let tls_service = start_service(&["--tls-dev-ca", &ca_arg], "https")?;
 
     let (mut passed, mut failed) = (0, 0);
     let mut failures = Vec::new();
@@ -233,10 +188,10 @@ pub(crate) fn run(args: &[String]) -> Result {
         let mut node = Command::new("node")
             .arg(dir.join(format!("{name}.mjs")))
             .current_dir(&js)
-            .env("ABLY_LOCAL_PORT", &port)
+            .env("ABLY_LOCAL_PORT", service.port())
             .env("ABLY_LOCAL_KEY", KEY)
             .env("ABLY_RUST_PEER", &peer)
-            .env("ABLY_LOCAL_TLS_PORT", &tls_port)
+            .env("ABLY_LOCAL_TLS_PORT", tls_service.port())
             .env("ABLY_LOCAL_TLS_CA_DER", ca_dir.join("ca.der"))
             .env("NODE_EXTRA_CA_CERTS", ca_dir.join("ca.pem"))
             .stdin(Stdio::null())

@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod interop;
+mod service;
 mod wake_probe;
 
 use std::path::{Path, PathBuf};
