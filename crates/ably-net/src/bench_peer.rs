@@ -288,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn this_process_has_switched_or_not_but_can_say() {
+    fn a_sleep_counts_as_a_switch() {
         // A sleep is a voluntary switch of this thread, counted from now.
         let before = Usage::now().expect("readable on Linux");
         std::thread::sleep(std::time::Duration::from_millis(2));
