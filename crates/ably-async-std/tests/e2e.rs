@@ -156,6 +156,16 @@ fn rest_publish_history_and_presence_on_smol() {
 }
 
 #[test]
+fn a_subscription_left_full_ends_with_80020_on_async_std() {
+    on_async_std(scenario::a_subscription_left_full_ends_with_80020::<AsyncStd>);
+}
+
+#[test]
+fn a_subscription_left_full_ends_with_80020_on_smol() {
+    on_smol(scenario::a_subscription_left_full_ends_with_80020::<AsyncStd>);
+}
+
+#[test]
 fn state_changes_attach_and_detach_on_async_std() {
     on_async_std(scenario::state_changes_attach_and_detach::<AsyncStd>);
 }

@@ -7,7 +7,7 @@ use ably_proto::adapter::{Call, Error, SharedSnapshot, Sink, Snapshot, Subscribe
 use ably_proto::auth::{TokenDetails, TokenParams, TokenRequest};
 use ably_proto::client::Client;
 use ably_proto::rest::{HttpPaginatedResponse, Stats, StatsParams};
-use futures_channel::mpsc::{UnboundedSender, unbounded};
+use futures_channel::mpsc::UnboundedSender;
 use futures_channel::oneshot;
 
 use crate::Result;
@@ -73,13 +73,17 @@ impl<R: Runtime> Inner<R> {
         &self,
         make: impl FnOnce(Sink<T>) -> Subscriber,
     ) -> Subscription<T> {
-        let (tx, rx) = unbounded();
-        let sub = make(Box::new(move |item| tx.unbounded_send(item).is_ok()));
+        let (sink, subscription) =
+            Subscription::bounded(self.opts.subscription_capacity, self.runtime.clone());
         let (ack, done) = oneshot::channel();
-        if self.tx.unbounded_send(Msg::Subscribe(sub, ack)).is_ok() {
+        if self
+            .tx
+            .unbounded_send(Msg::Subscribe(make(sink), ack))
+            .is_ok()
+        {
             let _ = done.await;
         }
-        Subscription::new(rx, self.runtime.clone())
+        subscription
     }
 
     /// Runs a closure on the driver with the core, for reads of its

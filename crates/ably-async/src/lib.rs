@@ -31,7 +31,9 @@
 //! through it the client core), the WebSocket and one timer. API handles
 //! talk to it over an unbounded `futures-channel` channel: a command with
 //! a one-shot reply, a new subscriber with a one-shot acknowledgement, or
-//! a query. Work that may wait runs in **helper tasks** that post their
+//! a query. Events go the other way into each subscription's bounded
+//! channel; the driver never waits for one (a full subscription ends
+//! with 80020, see [`Subscription`]). Work that may wait runs in **helper tasks** that post their
 //! result back to the same channel: opening a socket (TCP, TLS and the
 //! WebSocket handshake, by the runtime), each call of the authCallback,
 //! and each HTTP request (ureq, on the runtime's blocking pool). So the

@@ -228,6 +228,53 @@ pub async fn publish_and_subscribe_every_data_kind<R: Runtime>(kit: Kit, format:
     assert!(only_json.try_recv().is_none());
 }
 
+/// A subscription that its reader leaves full ends with 80020 after the
+/// events it holds; the client and its other subscriptions go on.
+pub async fn a_subscription_left_full_ends_with_80020<R: Runtime>(kit: Kit) {
+    let alice = connected::<R>(kit.options(Format::Json)).await;
+    let bob = connected::<R>(kit.options(Format::MsgPack).subscription_capacity(3)).await;
+    let mut unread = bob.channels().get("full").subscribe().await.expect("sub");
+    let mut done = bob
+        .channels()
+        .get("full")
+        .subscribe_name("done")
+        .await
+        .expect("subscribe by name");
+    let channel = alice.channels().get("full");
+    for i in 0..5 {
+        channel
+            .publish("x", Data::from(i.to_string()))
+            .await
+            .expect("publish");
+    }
+    channel
+        .publish("done", Data::from("1"))
+        .await
+        .expect("publish");
+    // "done" came after the five on the channel, so when it arrives the
+    // driver has offered all five to the unread subscription.
+    let marker = done.recv_timeout(WAIT).await.expect("done");
+    assert_eq!(marker.data, Data::from("1"));
+
+    assert_eq!(unread.error().map(|e| e.code()), Some(80020));
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(unread.recv_timeout(WAIT).await.expect("queued").data);
+    }
+    assert_eq!(got, ["0", "1", "2"].map(Data::from));
+    let end = unread.recv_timeout(WAIT).await.expect_err("ended");
+    assert_eq!(end.code(), 80020, "{end}");
+    assert_eq!(unread.recv().await, None);
+
+    channel
+        .publish("done", Data::from("2"))
+        .await
+        .expect("publish");
+    let marker = done.recv_timeout(WAIT).await.expect("done again");
+    assert_eq!(marker.data, Data::from("2"));
+    assert_eq!(bob.connection().state(), ConnectionState::Connected);
+}
+
 /// Both ends with the same cipher, one in JSON and one in MessagePack
 /// (RSL5, RTL16).
 pub async fn encrypted_channel_round_trip<R: Runtime>(kit: Kit) {

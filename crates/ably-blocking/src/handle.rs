@@ -86,7 +86,7 @@ impl Inner {
         &self,
         make: impl FnOnce(ably_proto::adapter::Sink<T>) -> Subscriber,
     ) -> Subscription<T> {
-        let (tx, rx) = queue::queue();
+        let (tx, rx) = queue::bounded(self.opts.subscription_capacity);
         self.subscribe(make(Box::new(move |item| tx.send(item))));
         Subscription::new(rx)
     }

@@ -6,6 +6,10 @@
 //! receiver, often run at once on the driver's CPU, then blocks on that
 //! lock, costing two more context switches per item. Here the receiver
 //! is woken after the lock is released.
+//!
+//! A subscription's queue is bounded: an item that finds it full is
+//! refused, which ends the subscription (the driver drops its sender),
+//! and the receiver learns it through [`Receiver::overflowed`].
 
 use std::collections::VecDeque;
 use std::sync::mpsc::RecvTimeoutError;
@@ -19,6 +23,10 @@ struct Shared<T> {
 
 struct State<T> {
     items: VecDeque<T>,
+    /// Items held at most.
+    capacity: usize,
+    /// An item was refused for want of room.
+    overflowed: bool,
     sender_gone: bool,
     receiver_gone: bool,
     /// Receiving threads blocked on `ready`.
@@ -38,12 +46,19 @@ pub(crate) struct Sender<T>(Arc<Shared<T>>);
 /// The API thread's end.
 pub(crate) struct Receiver<T>(Arc<Shared<T>>);
 
-/// A new, unbounded queue (like the mpsc channel it replaces: items are
-/// bounded by what the service sends and the receiver leaves unread).
+/// A new queue for the answer to one call: it holds one item, so it
+/// needs no bound.
 pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
+    bounded(usize::MAX)
+}
+
+/// A new queue that holds at most `capacity` items (at least one).
+pub(crate) fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             items: VecDeque::new(),
+            capacity: capacity.max(1),
+            overflowed: false,
             sender_gone: false,
             receiver_gone: false,
             waiting: 0,
@@ -54,10 +69,16 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Sender<T> {
-    /// Queues `item`; false once the receiver is gone.
+    /// Queues `item`; false once the receiver is gone, or when the queue
+    /// is full (the item is then dropped and the queue marked
+    /// overflowed: the caller drops this sender, ending the queue).
     pub(crate) fn send(&self, item: T) -> bool {
         let mut state = self.0.lock();
         if state.receiver_gone {
+            return false;
+        }
+        if state.items.len() >= state.capacity {
+            state.overflowed = true;
             return false;
         }
         let wake = state.waiting > 0;
@@ -141,6 +162,13 @@ impl<T> Receiver<T> {
     pub(crate) fn try_recv(&self) -> Option<T> {
         self.0.lock().items.pop_front()
     }
+
+    /// `Some(capacity)` if an item was refused because the queue held
+    /// `capacity` items.
+    pub(crate) fn overflowed(&self) -> Option<usize> {
+        let state = self.0.lock();
+        state.overflowed.then_some(state.capacity)
+    }
 }
 
 impl<T> Drop for Receiver<T> {
@@ -184,6 +212,36 @@ mod tests {
             rx.recv_timeout(Duration::MAX),
             Err(RecvTimeoutError::Disconnected)
         );
+    }
+
+    #[test]
+    fn a_full_queue_refuses_the_next_item_and_says_so() {
+        let (tx, rx) = bounded(2);
+        assert!(tx.send(1));
+        assert!(tx.send(2));
+        assert_eq!(rx.overflowed(), None);
+        assert!(!tx.send(3), "a third item finds the queue full");
+        assert_eq!(rx.overflowed(), Some(2));
+        // The driver drops a sender whose send failed: the receiver gets
+        // what was queued, then the end.
+        drop(tx);
+        assert_eq!(rx.recv(), Some(1));
+        assert_eq!(rx.recv(), Some(2));
+        assert_eq!(rx.recv(), None);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(1)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn room_comes_back_as_items_are_read() {
+        let (tx, rx) = bounded(1);
+        for i in 0..3 {
+            assert!(tx.send(i));
+            assert_eq!(rx.try_recv(), Some(i));
+        }
+        assert_eq!(rx.overflowed(), None);
     }
 
     #[test]

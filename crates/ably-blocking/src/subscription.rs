@@ -19,6 +19,10 @@ use crate::queue::Receiver;
 /// client, in the order the client saw them. It is a blocking iterator;
 /// dropping it unsubscribes. The async adapters give a `Stream` with the
 /// same items.
+///
+/// It holds at most `ClientOptions::subscription_capacity` unread events.
+/// An event that finds it full ends it: the events queued before still
+/// arrive, then the end, and [`error`](Subscription::error) says 80020.
 #[derive(Debug)]
 pub struct Subscription<T> {
     rx: Receiver<T>,
@@ -29,18 +33,27 @@ impl<T> Subscription<T> {
         Subscription { rx }
     }
 
-    /// The next event; `None` once the client has shut down.
+    /// The next event; `None` once the client has shut down or the
+    /// subscription has ended ([`error`](Subscription::error) says why).
     pub fn recv(&self) -> Option<T> {
         self.rx.recv()
     }
 
-    /// The next event, waiting at most `timeout` (error 50003 after that,
-    /// 80017 if the client has shut down).
+    /// The next event, waiting at most `timeout` (error 50003 after that;
+    /// at the end, 80020 if the subscription fell behind, else 80017: the
+    /// client has shut down).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
         self.rx.recv_timeout(timeout).map_err(|e| match e {
             RecvTimeoutError::Timeout => Error::timeout("an event"),
-            RecvTimeoutError::Disconnected => Error::gone(),
+            RecvTimeoutError::Disconnected => self.error().unwrap_or_else(Error::gone),
         })
+    }
+
+    /// Why the subscription ended early: 80020 when an event found it
+    /// full (it then holds the events before that one, and gets no more).
+    /// `None` while it is whole.
+    pub fn error(&self) -> Option<Error> {
+        self.rx.overflowed().map(Error::fell_behind)
     }
 
     /// The next event if one is waiting.

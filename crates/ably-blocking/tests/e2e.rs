@@ -131,6 +131,45 @@ fn publish_and_subscribe_string_json_binary_in_msgpack() {
     pubsub_of_every_data_kind(Format::MsgPack);
 }
 
+/// A subscription that its reader leaves full ends with 80020 after the
+/// events it holds; the client and its other subscriptions go on.
+#[test]
+fn a_subscription_left_full_ends_with_80020() {
+    let server = server();
+    let alice = connected(options(&server, Format::Json));
+    let bob = connected(options(&server, Format::MsgPack).subscription_capacity(3));
+    let unread = bob.channels().get("full").subscribe().expect("sub");
+    let done = bob
+        .channels()
+        .get("full")
+        .subscribe_name("done")
+        .expect("subscribe by name");
+    let channel = alice.channels().get("full");
+    for i in 0..5 {
+        channel.publish("x", i.to_string()).expect("publish");
+    }
+    channel.publish("done", "1").expect("publish");
+    // "done" came after the five on the channel, so when it arrives the
+    // driver has offered all five to the unread subscription.
+    assert_eq!(done.recv_timeout(WAIT).expect("done").data, Data::from("1"));
+
+    assert_eq!(unread.error().map(|e| e.code()), Some(80020));
+    let got: Vec<_> = (0..3)
+        .map(|_| unread.recv_timeout(WAIT).expect("queued").data)
+        .collect();
+    assert_eq!(got, ["0", "1", "2"].map(Data::from));
+    let end = unread.recv_timeout(WAIT).expect_err("ended");
+    assert_eq!(end.code(), 80020, "{end}");
+    assert!(unread.recv().is_none());
+
+    channel.publish("done", "2").expect("publish");
+    assert_eq!(
+        done.recv_timeout(WAIT).expect("done again").data,
+        Data::from("2")
+    );
+    assert_eq!(bob.connection().state(), ConnectionState::Connected);
+}
+
 #[test]
 fn encrypted_channel_round_trip() {
     let server = server();

@@ -83,6 +83,11 @@ fn rest_publish_history_and_presence() {
 }
 
 #[test]
+fn a_subscription_left_full_ends_with_80020() {
+    run(scenario::a_subscription_left_full_ends_with_80020::<Tokio>);
+}
+
+#[test]
 fn state_changes_attach_and_detach() {
     run(scenario::state_changes_attach_and_detach::<Tokio>);
 }

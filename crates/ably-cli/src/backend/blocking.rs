@@ -117,9 +117,10 @@ impl<T: Send> Events<T> for Subscription<T> {
         match self.recv_timeout(timeout) {
             Ok(item) => Next::Item(item),
             // ably-blocking: 50003 is a wait that timed out; anything else
-            // (80017) means the client has shut down.
+            // is the end (80017: the client has shut down; 80020: the
+            // subscription fell behind).
             Err(e) if e.code() == 50003 => Next::Timeout,
-            Err(_) => Next::Closed,
+            Err(e) => Next::Ended(e.into_info()),
         }
     }
 

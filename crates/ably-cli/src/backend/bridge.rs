@@ -158,9 +158,9 @@ impl<T: Send + 'static, B: BlockOn> Events<T> for AsyncEvents<T, B> {
         match self.block.block_on(self.sub.recv_timeout(timeout)) {
             Ok(item) => Next::Item(item),
             // As in ably-blocking: 50003 is a wait that timed out; anything
-            // else (80017) means the client has shut down.
+            // else is the end (80017 or 80020).
             Err(e) if e.code() == 50003 => Next::Timeout,
-            Err(_) => Next::Closed,
+            Err(e) => Next::Ended(e.into_info()),
         }
     }
 

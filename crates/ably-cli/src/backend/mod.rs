@@ -86,8 +86,9 @@ pub enum Next<T> {
     Item(T),
     /// Nothing within the time given.
     Timeout,
-    /// The client has shut down; no more events.
-    Closed,
+    /// No more events, and why: 80017 when the client has shut down,
+    /// 80020 when the subscription fell behind its reader.
+    Ended(ErrorInfo),
 }
 
 /// The connection of a client as it is now (RTN4d, RTN8, RTN9).

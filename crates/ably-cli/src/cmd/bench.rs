@@ -321,7 +321,8 @@ fn receive(
                 }
             }
             Next::Timeout => {}
-            Next::Closed => break,
+            // The tally reports whatever did not arrive.
+            Next::Ended(_) => break,
         }
     }
     // Anything more that is already here is a duplicate or foreign.

@@ -296,7 +296,7 @@ fn next<T>(events: &mut Box<dyn Events<T>>, what: &str) -> Result<T, ErrorInfo> 
             504,
             format!("timed out waiting for {what}"),
         )),
-        Next::Closed => Err(ErrorInfo::new(80017, 400, "the client shut down")),
+        Next::Ended(why) => Err(why),
     }
 }
 

@@ -121,7 +121,7 @@ pub fn connect(
                     format!("timed out connecting to {}", target.address()),
                 ));
             }
-            Next::Closed => return Err(ErrorInfo::new(80017, 400, "the client shut down")),
+            Next::Ended(why) => return Err(why),
         };
         if change.update {
             continue;

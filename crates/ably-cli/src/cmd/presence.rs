@@ -96,7 +96,8 @@ pub fn subscribe(ctx: &Ctx, args: PresenceSubscribeArgs) -> Outcome {
                 out.either(&presence_line(&out, &p), &presence_json(&args.channel, &p));
             }
             Next::Timeout => {}
-            Next::Closed => break,
+            Next::Ended(why) if why.code == 80017 => break,
+            Next::Ended(why) => return Err(why.into()),
         }
     }
     client.close()?;

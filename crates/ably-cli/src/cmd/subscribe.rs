@@ -3,7 +3,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ably_proto::{ChannelOptions, Message};
+use ably_proto::{ChannelOptions, ErrorInfo, Message};
 
 use super::{Ctx, Outcome, cipher};
 use crate::args::SubscribeArgs;
@@ -14,6 +14,16 @@ use crate::stop::Stop;
 /// How often the loop looks at connection state changes while waiting.
 const TICK: Duration = Duration::from_millis(200);
 
+/// Messages handed from the channels' threads to the printing loop, at
+/// most. When printing falls behind, the threads wait, and then the
+/// client's subscriptions fill; one that fills ends with 80020, which
+/// ends the command with that error.
+const HANDOFF: usize = 1024;
+
+/// What a channel's thread hands over: a message, or why its
+/// subscription ended early.
+type Handoff = Result<(String, Message), ErrorInfo>;
+
 /// Attaches every channel, says so on stderr, then prints messages until
 /// `--count` or Ctrl-C; connection state changes go to stderr.
 pub fn run(ctx: &Ctx, args: SubscribeArgs) -> Outcome {
@@ -23,7 +33,7 @@ pub fn run(ctx: &Ctx, args: SubscribeArgs) -> Outcome {
     let backend = ctx.backend()?;
     let client = ctx.connected(backend.as_ref(), &target, |_| {})?;
     let mut changes = client.connection_changes();
-    let (tx, rx) = mpsc::channel::<(String, Message)>();
+    let (tx, rx) = mpsc::sync_channel::<Handoff>(HANDOFF);
     for channel in &args.channels {
         let mut options = ChannelOptions::default();
         if let Some(n) = args.rewind {
@@ -63,12 +73,16 @@ pub fn run(ctx: &Ctx, args: SubscribeArgs) -> Outcome {
             }
         }
         match rx.recv_timeout(TICK) {
-            Ok((channel, m)) => {
+            Ok(Ok((channel, m))) => {
                 received += 1;
                 out.either(
                     &message_line(&out, &channel, &m),
                     &message_json(&channel, &m),
                 );
+            }
+            Ok(Err(why)) => {
+                let _ = client.close();
+                return Err(why.into());
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -79,22 +93,24 @@ pub fn run(ctx: &Ctx, args: SubscribeArgs) -> Outcome {
 }
 
 /// Moves one channel's messages into the shared queue, tagged with the
-/// channel, on a thread of its own.
-fn forward(
-    channel: String,
-    mut events: Box<dyn Events<Message>>,
-    tx: mpsc::Sender<(String, Message)>,
-) {
+/// channel, on a thread of its own; then, unless the client shut down,
+/// why the subscription ended.
+fn forward(channel: String, mut events: Box<dyn Events<Message>>, tx: mpsc::SyncSender<Handoff>) {
     std::thread::spawn(move || {
         loop {
             match events.next_within(Duration::from_secs(60)) {
                 Next::Item(m) => {
-                    if tx.send((channel.clone(), m)).is_err() {
+                    if tx.send(Ok((channel.clone(), m))).is_err() {
                         return;
                     }
                 }
                 Next::Timeout => {}
-                Next::Closed => return,
+                Next::Ended(why) => {
+                    if why.code != 80017 {
+                        let _ = tx.send(Err(why));
+                    }
+                    return;
+                }
             }
         }
     });

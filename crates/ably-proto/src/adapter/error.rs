@@ -45,6 +45,21 @@ impl Error {
         ErrorInfo::new(80017, 400, "the client has shut down").into()
     }
 
+    /// A subscription found full with `capacity` unread events, and so
+    /// ended: 80020, continuity lost (see
+    /// [`Options::subscription_capacity`](super::Options::subscription_capacity)).
+    pub fn fell_behind(capacity: usize) -> Error {
+        ErrorInfo::new(
+            80020,
+            400,
+            format!(
+                "the subscription held {capacity} unread events when another came, so it was \
+                 ended there; later events were not queued for it"
+            ),
+        )
+        .into()
+    }
+
     /// A wait for `what` ran out of time: 50003.
     pub fn timeout(what: &str) -> Error {
         ErrorInfo::new(50003, 504, format!("timed out waiting for {what}")).into()
@@ -77,5 +92,8 @@ mod tests {
         let t = Error::timeout("an event");
         assert_eq!((t.code(), t.status_code()), (50003, Some(504)));
         assert!(t.message().contains("an event"), "{t}");
+        let full = Error::fell_behind(3);
+        assert_eq!(full.code(), 80020);
+        assert!(full.message().contains("3 unread events"), "{full}");
     }
 }

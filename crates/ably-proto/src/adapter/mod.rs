@@ -40,6 +40,6 @@ mod subscribers;
 pub use call::{Call, Finish, PageItem, create_token_request};
 pub use dispatcher::{Dispatcher, Io, Reply};
 pub use error::Error;
-pub use options::Options;
+pub use options::{DEFAULT_SUBSCRIPTION_CAPACITY, Options};
 pub use snapshot::{SharedSnapshot, Snapshot, wait_outcome};
 pub use subscribers::{Sink, Subscriber};

@@ -30,7 +30,13 @@ pub struct Options<C> {
     /// Root certificates (DER) trusted besides the webpki roots; see
     /// [`Options::tls_root_certificates`].
     pub tls_root_certificates: Vec<Vec<u8>>,
+    /// How many unread events one subscription holds at most; see
+    /// [`Options::subscription_capacity`].
+    pub subscription_capacity: usize,
 }
+
+/// The default of [`Options::subscription_capacity`].
+pub const DEFAULT_SUBSCRIPTION_CAPACITY: usize = 100_000;
 
 impl<C> std::fmt::Debug for Options<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,6 +44,7 @@ impl<C> std::fmt::Debug for Options<C> {
             .field("core", &self.core)
             .field("auth_callback", &self.auth_callback.is_some())
             .field("tls_root_certificates", &self.tls_root_certificates.len())
+            .field("subscription_capacity", &self.subscription_capacity)
             .finish()
     }
 }
@@ -75,6 +82,7 @@ impl<C> Options<C> {
             core,
             auth_callback: None,
             tls_root_certificates: Vec::new(),
+            subscription_capacity: DEFAULT_SUBSCRIPTION_CAPACITY,
         }
     }
 
@@ -129,6 +137,19 @@ impl<C> Options<C> {
     /// lines.
     pub fn tls_root_certificates(mut self, der: Vec<Vec<u8>>) -> Self {
         self.tls_root_certificates = der;
+        self
+    }
+
+    /// How many events (messages, presence events, state changes) one
+    /// subscription holds unread, at most (default
+    /// [`DEFAULT_SUBSCRIPTION_CAPACITY`]; 0 counts as 1). An event that
+    /// finds its subscription full ends that subscription instead of
+    /// growing it without bound: the reader gets every event queued
+    /// before, then the end, and the subscription's `error()` is 80020
+    /// (continuity lost). The client and its other subscriptions go on.
+    /// Subscribe again, with history or rewind to fill the gap.
+    pub fn subscription_capacity(mut self, capacity: usize) -> Self {
+        self.subscription_capacity = capacity.max(1);
         self
     }
 
@@ -223,5 +244,17 @@ impl<C> Options<C> {
     pub fn idempotent_rest_publishing(mut self, yes: bool) -> Self {
         self.core.idempotent_rest_publishing = yes;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_holds_at_least_one_event() {
+        let opts = Options::<()>::new("a.b:c");
+        assert_eq!(opts.subscription_capacity, DEFAULT_SUBSCRIPTION_CAPACITY);
+        assert_eq!(opts.subscription_capacity(0).subscription_capacity, 1);
     }
 }
