@@ -339,7 +339,7 @@ impl Auth {
         if !verify_token_request(req, entry.key.secret()) {
             return Err(invalid_credentials("invalid TokenRequest: bad mac"));
         }
-        if (req.timestamp - now_wall).abs() > TOKEN_REQUEST_WINDOW_MS {
+        if req.timestamp.abs_diff(now_wall) > TOKEN_REQUEST_WINDOW_MS.unsigned_abs() {
             return Err(ErrorInfo::new(
                 codes::TOKEN_REQUEST_TIMESTAMP_INVALID,
                 401,

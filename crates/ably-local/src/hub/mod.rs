@@ -774,7 +774,7 @@ impl Hub {
             return true;
         };
         if serial >= conn.next_msg_serial {
-            conn.next_msg_serial = serial + 1;
+            conn.next_msg_serial = serial.saturating_add(1);
             return false;
         }
         let answer = conn

@@ -358,9 +358,11 @@ impl Hub {
         }
         pairs.push(("limit".into(), limit.to_string()));
         let first = encode_query(&pairs);
-        let next = (offset + limit < total).then(|| {
+        // The cursor is the client's: saturate rather than overflow.
+        let end = offset.saturating_add(limit);
+        let next = (end < total).then(|| {
             let mut p = pairs.clone();
-            p.push(("cursor".into(), (offset + limit).to_string()));
+            p.push(("cursor".into(), end.to_string()));
             encode_query(&p)
         });
         Ok(RestPage { items, next, first })

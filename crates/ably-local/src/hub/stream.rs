@@ -169,7 +169,10 @@ fn after(kept: &[Arc<StoredEvent>], pos: Pos) -> Replay {
             if e.serial.seq > pos.serial.seq {
                 Some((e.clone(), None))
             } else if e.serial.seq == pos.serial.seq {
-                pos.index.map(|i| (e.clone(), Some(i + 1)))
+                // An index at the very top leaves nothing after it.
+                pos.index
+                    .and_then(|i| i.checked_add(1))
+                    .map(|i| (e.clone(), Some(i)))
             } else {
                 None
             }

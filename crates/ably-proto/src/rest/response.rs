@@ -104,7 +104,11 @@ pub fn decode_json(
         Some(Format::Json) => serde_json::from_slice(&response.body).map_err(unreadable),
         Some(Format::MsgPack) => {
             let mut reader = &response.body[..];
-            let value = rmpv::decode::read_value(&mut reader).map_err(unreadable)?;
+            // The codec's nesting limit, not rmpv's deeper default: a deep
+            // body must be an error, not a stack overflow.
+            let value =
+                rmpv::decode::read_value_with_max_depth(&mut reader, crate::codec::MAX_DEPTH)
+                    .map_err(unreadable)?;
             if !reader.is_empty() {
                 return Err(unreadable("trailing bytes after the value"));
             }
@@ -238,6 +242,19 @@ mod tests {
                 .expect("empty")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_msgpack_body_nested_too_deep_is_an_error_not_a_stack_overflow() {
+        // 0x91: an array of one element, 600 deep, then nil.
+        let mut body = vec![0x91u8; 600];
+        body.push(0xc0);
+        let deep = response(200, Some("application/x-msgpack"), &body);
+        assert!(decode_json(&deep, Format::Json).is_err());
+        let mut ok = vec![0x91u8; 60];
+        ok.push(0xc0);
+        let shallow = response(200, Some("application/x-msgpack"), &ok);
+        assert!(decode_json(&shallow, Format::Json).is_ok());
     }
 
     #[test]
